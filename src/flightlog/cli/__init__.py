@@ -1,0 +1,1 @@
+"""The `flightlog` command: one module per subcommand, registered in `flightlog.cli.app`."""
