@@ -1,0 +1,274 @@
+// Explore: LogQL editor with completion, volume histogram, log rows, context, trace follow, live tail.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const ID_KEYS = ["trace_id", "correlation_id", "request_id", "traceID", "trace"];
+let labelNames = [];
+let tailSocket = null;
+
+function currentRange() {
+  return FL.rangeFromInputs($("range").value, $("from").value, $("to").value);
+}
+
+function syncUrl() {
+  FL.setParams({
+    query: $("query").value, range: $("range").value, limit: $("limit").value,
+    from: $("range").value === "absolute" ? $("from").value : null,
+    to: $("range").value === "absolute" ? $("to").value : null,
+  });
+}
+
+function stepSeconds(startMs, endMs) {
+  return Math.max(1, Math.ceil((endMs - startMs) / 1000 / 60));
+}
+
+function isMetricResult(body) {
+  return body && body.data && body.data.resultType !== "streams";
+}
+
+async function runQuery() {
+  FL.showError(null);
+  stopTail();
+  const query = $("query").value.trim();
+  if (!query) { FL.showError(new Error("enter a LogQL query, for example {service=\"trainer\"}")); return; }
+  syncUrl();
+  let startMs, endMs;
+  try { [startMs, endMs] = currentRange(); } catch (err) { FL.showError(err); return; }
+  const step = stepSeconds(startMs, endMs);
+  const params = new URLSearchParams({
+    query, start: FL.msToNs(startMs), end: FL.msToNs(endMs), limit: $("limit").value || "200",
+    direction: "backward", step: `${step}s`,
+  });
+  $("summary").textContent = "Running…";
+  try {
+    const body = await FL.api(`/loki/api/v1/query_range?${params}`, {
+      headers: { "X-Loki-Response-Encoding-Flags": "categorize-labels" },
+    });
+    if (isMetricResult(body)) {
+      $("rows").replaceChildren();
+      Plotly.purge("volume");
+      drawMetric(body.data);
+    } else {
+      $("metric").hidden = true;
+      renderStreams(body.data.result);
+      drawVolume(query, startMs, endMs, step).catch((err) => FL.showError(err));
+    }
+  } catch (err) {
+    $("summary").textContent = "";
+    FL.showError(err);
+  }
+}
+
+function flattenStreams(result) {
+  const rows = [];
+  for (const stream of result) {
+    for (const value of stream.values) {
+      const extra = value[2] || {};
+      rows.push({
+        ts: value[0], line: value[1], labels: stream.stream,
+        metadata: extra.structuredMetadata || {}, parsed: extra.parsed || {},
+      });
+    }
+  }
+  rows.sort((a, b) => (BigInt(b.ts) > BigInt(a.ts) ? 1 : BigInt(b.ts) < BigInt(a.ts) ? -1 : 0));
+  return rows;
+}
+
+function levelOf(row) {
+  const level = row.labels.level || row.metadata.level || row.parsed.level || "";
+  return String(level).toLowerCase();
+}
+
+function traceIdOf(row) {
+  for (const source of [row.metadata, row.parsed]) {
+    for (const key of ID_KEYS) if (source[key]) return source[key];
+  }
+  try {
+    const obj = JSON.parse(row.line);
+    for (const key of ID_KEYS) if (obj[key]) return obj[key];
+  } catch (_) { /* not JSON */ }
+  const match = /(?:trace_id|correlation_id|request_id)=([\w-]+)/.exec(row.line);
+  return match ? match[1] : null;
+}
+
+function renderRow(row, tbody) {
+  const tr = FL.el("tr", { class: `level-${levelOf(row)}` });
+  const detail = FL.el("tr", { hidden: "" }, FL.el("td", { colspan: "4" }, detailBlock(row)));
+  const toggle = FL.el("button", { type: "button", "aria-expanded": "false", onclick: () => {
+    detail.hidden = !detail.hidden;
+    toggle.setAttribute("aria-expanded", String(!detail.hidden));
+  } }, "Details");
+  const actions = FL.el("td", {}, toggle, " ",
+    FL.el("button", { type: "button", onclick: () => showContext(row) }, "Context"));
+  const traceId = traceIdOf(row);
+  if (traceId) {
+    actions.append(" ", FL.el("button", { type: "button", title: `Follow ${traceId} across all streams`,
+      onclick: () => followId(row, traceId) }, "Follow ID"));
+  }
+  tr.append(FL.el("td", { class: "ts" }, FL.formatNs(row.ts)), FL.el("td", {}, FL.labelChips(row.labels)),
+    FL.el("td", { class: "logline" }, row.line), actions);
+  tbody.append(tr, detail);
+}
+
+function detailBlock(row) {
+  let pretty = row.line;
+  try { pretty = JSON.stringify(JSON.parse(row.line), null, 2); } catch (_) { /* plain text line */ }
+  const meta = { labels: row.labels, structured_metadata: row.metadata, parsed: row.parsed };
+  return FL.el("pre", { class: "detail" }, `${pretty}\n\n${JSON.stringify(meta, null, 2)}`);
+}
+
+function renderStreams(result) {
+  const rows = flattenStreams(result);
+  const tbody = $("rows");
+  tbody.replaceChildren();
+  for (const row of rows) renderRow(row, tbody);
+  $("summary").textContent = `${rows.length} lines from ${result.length} streams`;
+}
+
+async function drawVolume(query, startMs, endMs, step) {
+  if (/^\s*[a-z_]+\s*\(/.test(query)) return;
+  const volumeQuery = `sum by (level) (count_over_time(${query} [${step}s]))`;
+  const params = new URLSearchParams({ query: volumeQuery, start: FL.msToNs(startMs), end: FL.msToNs(endMs), step: `${step}s` });
+  const body = await FL.api(`/loki/api/v1/query_range?${params}`);
+  const traces = body.data.result.map((series) => ({
+    type: "bar", name: series.metric.level || "unknown",
+    x: series.values.map((v) => new Date(v[0] * 1000)), y: series.values.map((v) => Number(v[1])),
+  }));
+  Plotly.react("volume", traces, { ...FL.plotTheme, barmode: "stack", title: { text: "Log volume by level" } },
+    { displaylogo: false, responsive: true });
+}
+
+function drawMetric(data) {
+  $("metric").hidden = false;
+  const series = data.resultType === "matrix" ? data.result
+    : data.result.map((s) => ({ metric: s.metric, values: [s.value] }));
+  const traces = series.map((s) => ({
+    type: "scatter", mode: "lines+markers", name: FL.selectorFor(s.metric),
+    x: s.values.map((v) => new Date(v[0] * 1000)), y: s.values.map((v) => Number(v[1])),
+  }));
+  Plotly.react("metric", traces, { ...FL.plotTheme, title: { text: "Metric query" } }, { displaylogo: false, responsive: true });
+  $("summary").textContent = `${series.length} series`;
+}
+
+async function showContext(row) {
+  FL.showError(null);
+  const selector = FL.selectorFor(row.labels);
+  const ts = BigInt(row.ts);
+  const window = 3600n * 1000000000n;
+  const around = async (direction, start, end) => {
+    const params = new URLSearchParams({ query: selector, start: String(start), end: String(end), limit: "10", direction });
+    const body = await FL.api(`/loki/api/v1/query_range?${params}`);
+    return flattenStreams(body.data.result);
+  };
+  try {
+    const before = await around("backward", ts - window, ts);
+    const after = await around("forward", ts, ts + window);
+    const rows = [...after.reverse(), ...before];
+    const tbody = $("context-rows");
+    tbody.replaceChildren();
+    for (const r of rows) {
+      const tr = FL.el("tr", r.ts === row.ts && r.line === row.line ? { "aria-current": "true", style: "background:#223" } : {},
+        FL.el("td", { class: "ts" }, FL.formatNs(r.ts)), FL.el("td", { class: "logline" }, r.line));
+      tbody.append(tr);
+    }
+    $("context-panel").hidden = false;
+    $("close-context").focus();
+  } catch (err) { FL.showError(err); }
+}
+
+function followId(row, id) {
+  const name = row.labels.service ? "service" : Object.keys(row.labels)[0];
+  $("query").value = `{${name}=~".+"} |= "${id}"`;
+  runQuery();
+}
+
+function stopTail() {
+  if (tailSocket) { tailSocket.close(); tailSocket = null; }
+  $("tail").setAttribute("aria-pressed", "false");
+  $("tail").textContent = "Live tail";
+}
+
+function startTail() {
+  FL.showError(null);
+  const query = $("query").value.trim();
+  if (!query) { FL.showError(new Error("enter a log query to tail")); return; }
+  syncUrl();
+  const proto = window.location.protocol === "https:" ? "wss" : "ws";
+  const url = `${proto}://${window.location.host}/loki/api/v1/tail?query=${encodeURIComponent(query)}&limit=50`;
+  tailSocket = new WebSocket(url);
+  $("tail").setAttribute("aria-pressed", "true");
+  $("tail").textContent = "Stop tail";
+  $("rows").replaceChildren();
+  tailSocket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    const rows = flattenStreams(message.streams || []).reverse();
+    const tbody = $("rows");
+    for (const row of rows) {
+      const holder = document.createElement("tbody");
+      renderRow(row, holder);
+      tbody.prepend(...holder.children);
+    }
+    $("summary").textContent = `tailing… ${tbody.querySelectorAll("tr:not([hidden])").length} lines`;
+  };
+  tailSocket.onerror = () => FL.showError(new Error("live tail connection failed"));
+  tailSocket.onclose = (event) => {
+    if (event.code !== 1000 && event.reason) FL.showError(new Error(`live tail closed: ${event.reason}`));
+  };
+}
+
+// ---- completion -------------------------------------------------------------------------
+async function loadLabelNames() {
+  try {
+    const body = await FL.api("/loki/api/v1/labels");
+    labelNames = body.data || [];
+  } catch (err) { FL.showError(err); }
+}
+
+async function updateCompletions() {
+  const input = $("query");
+  const text = input.value.slice(0, input.selectionStart ?? input.value.length);
+  const list = $("completions");
+  const valueMatch = /([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)$/.exec(text);
+  let options = [];
+  if (valueMatch && text.lastIndexOf("{") > text.lastIndexOf("}")) {
+    const [, name, , partial] = valueMatch;
+    try {
+      const body = await FL.api(`/loki/api/v1/label/${encodeURIComponent(name)}/values`);
+      const base = text.slice(0, text.length - partial.length);
+      options = (body.data || []).filter((v) => v.startsWith(partial)).map((v) => `${base}${v}"`);
+    } catch (_) { options = []; }
+  } else if (/[{,]\s*([a-zA-Z_]*)$/.test(text) && text.lastIndexOf("{") > text.lastIndexOf("}")) {
+    const partial = /([a-zA-Z_]*)$/.exec(text)[1];
+    const base = text.slice(0, text.length - partial.length);
+    options = labelNames.filter((n) => n.startsWith(partial)).map((n) => `${base}${n}="`);
+  }
+  list.replaceChildren(...options.slice(0, 50).map((value) => FL.el("option", { value })));
+}
+
+function toggleAbsolute() {
+  const absolute = $("range").value === "absolute";
+  $("from").disabled = !absolute;
+  $("to").disabled = !absolute;
+}
+
+function init() {
+  const params = FL.params();
+  if (params.get("query")) $("query").value = params.get("query");
+  if (params.get("range")) $("range").value = params.get("range");
+  if (params.get("from")) $("from").value = params.get("from");
+  if (params.get("to")) $("to").value = params.get("to");
+  if (params.get("limit")) $("limit").value = params.get("limit");
+  toggleAbsolute();
+  $("range").addEventListener("change", toggleAbsolute);
+  $("query-form").addEventListener("submit", (event) => { event.preventDefault(); runQuery(); });
+  $("query").addEventListener("input", updateCompletions);
+  $("query").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); runQuery(); }
+  });
+  $("tail").addEventListener("click", () => (tailSocket ? stopTail() : startTail()));
+  $("close-context").addEventListener("click", () => { $("context-panel").hidden = true; });
+  loadLabelNames();
+  if ($("query").value) runQuery();
+}
+
+init();
