@@ -1,0 +1,197 @@
+"""Work that rewrites the store's files: writing a cut segment, retention, deletes.
+
+Retention and deletes never edit a segment in place: a touched segment is rewritten to a
+new file without the removed rows, the catalog swaps the rows in one transaction, and
+the old file is unlinked after a grace period (a reader may have just listed it).
+Rows still in the head are first cut to a segment, so the WAL cannot bring them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flightlog.model import LabelMatcher
+
+from ._segment import SegmentMeta, write_segment
+from ._values import ENTRY_SCHEMA
+
+if TYPE_CHECKING:
+    from ._store import Store
+
+__all__ = ["RETIRE_GRACE_NS", "apply_retention", "delete", "write"]
+
+RETIRE_GRACE_NS = 60 * 1_000_000_000
+_NS = 1_000_000_000
+
+# For each segment: a function from its table to the boolean mask of rows to remove.
+RemoveMask = Callable[[pa.Table], np.ndarray]
+
+
+def write(store: Store, tenant: str, table: pa.Table) -> SegmentMeta:
+    return write_segment(
+        store.config.data_dir, tenant, table, store._clock(), fsync=store.config.fsync
+    )
+
+
+def _cutoffs(store: Store, tenant: str, now_ns: int) -> dict[int, int]:
+    """stream id -> oldest ts kept, for streams of ``tenant`` with a finite retention."""
+    config = store.config
+    result: dict[int, int] = {}
+    with store._lock:
+        states = dict(store._streams.get(tenant, {}))
+    for sid, state in states.items():
+        period = config.retention_period_secs
+        for rule in config.retention_rules:
+            if rule.applies_to(tenant, state.labels):
+                period = rule.period_secs
+                break
+        if period is not None:
+            result[sid] = now_ns - int(period * _NS)
+    return result
+
+
+def _mask_older_than(cutoffs: Mapping[int, int]) -> RemoveMask:
+    ids = np.array(sorted(cutoffs), dtype=np.uint64)
+    limits = np.array([cutoffs[int(i)] for i in ids], dtype=np.int64)
+
+    def mask(table: pa.Table) -> np.ndarray:
+        sids = table["stream_id"].to_numpy()
+        ts = table["ts"].to_numpy()
+        pos = np.searchsorted(ids, sids)
+        pos_clipped = np.minimum(pos, max(len(ids) - 1, 0))
+        known = (
+            (pos < len(ids)) & (ids[pos_clipped] == sids) if len(ids) else np.zeros(len(sids), bool)
+        )
+        limit = np.where(known, limits[pos_clipped] if len(ids) else 0, np.iinfo(np.int64).min)
+        return ts < limit
+
+    return mask
+
+
+def _mask_deleted(ids: set[int], start_ns: int, end_ns: int) -> RemoveMask:
+    id_array = np.array(sorted(ids), dtype=np.uint64)
+
+    def mask(table: pa.Table) -> np.ndarray:
+        ts = table["ts"].to_numpy()
+        return np.isin(table["stream_id"].to_numpy(), id_array) & (ts >= start_ns) & (ts < end_ns)
+
+    return mask
+
+
+def _head_has(store: Store, tenant: str, mask: RemoveMask) -> bool:
+    with store._lock:
+        head = store._heads.get(tenant)
+        batches = head.visible() if head else []
+    if not batches:
+        return False
+    return bool(mask(pa.Table.from_batches(batches, schema=ENTRY_SCHEMA)).any())
+
+
+def _rewrite(store: Store, tenant: str, segments: Sequence[SegmentMeta], mask: RemoveMask) -> int:
+    """Rewrite ``segments`` without the rows ``mask`` selects; one catalog transaction."""
+    assert store._catalog is not None
+    removed = 0
+    added: list[SegmentMeta] = []
+    dropped: list[SegmentMeta] = []
+    for seg in segments:
+        table = pq.read_table(store.config.data_dir / seg.path, schema=ENTRY_SCHEMA)
+        remove = mask(table)
+        count = int(remove.sum())
+        if not count:
+            continue
+        removed += count
+        dropped.append(seg)
+        if count < table.num_rows:
+            added.append(write(store, tenant, table.filter(pa.array(~remove))))
+    if not dropped:
+        return 0
+    remaining = _remaining_stream_ids(store, tenant, dropped, added)
+    with store._lock:
+        gone = [sid for sid in store._streams.get(tenant, {}) if sid not in remaining]
+    committed = store._catalog.commit_changes(
+        add=added, remove=[s.id for s in dropped], drop_streams={tenant: gone}
+    )
+    dropped_ids = {s.id for s in dropped}
+    with store._lock:
+        kept = [s for s in store._segments.get(tenant, []) if s.id not in dropped_ids]
+        store._segments[tenant] = kept + committed
+        known = store._streams.get(tenant, {})
+        for sid in gone:
+            known.pop(sid, None)
+    for seg in dropped:
+        store._retire(store.config.data_dir / seg.path)
+    return removed
+
+
+def _remaining_stream_ids(
+    store: Store, tenant: str, dropped: Sequence[SegmentMeta], added: Sequence[SegmentMeta]
+) -> set[int]:
+    dropped_ids = {s.id for s in dropped}
+    with store._lock:
+        remaining: set[int] = set()
+        for seg in store._segments.get(tenant, []):
+            if seg.id not in dropped_ids:
+                remaining.update(seg.streams)
+        head = store._heads.get(tenant)
+        for batch in head.visible() if head else []:
+            remaining.update(np.unique(batch.column("stream_id").to_numpy()).tolist())
+    for seg in added:
+        remaining.update(seg.streams)
+    return remaining
+
+
+def apply_retention(store: Store, now_ns: int) -> int:
+    config = store.config
+    if config.retention_period_secs is None and not config.retention_rules:
+        return 0
+    removed = 0
+    with store._lock:
+        tenants = sorted(set(store._streams) | set(store._segments))
+    for tenant in tenants:
+        cutoffs = _cutoffs(store, tenant, now_ns)
+        if not cutoffs:
+            continue
+        mask = _mask_older_than(cutoffs)
+        if _head_has(store, tenant, mask):
+            store._cut([tenant])
+        with store._lock:
+            segments = list(store._segments.get(tenant, []))
+        touched = [
+            seg
+            for seg in segments
+            if any(
+                sid in cutoffs and span.min_ts < cutoffs[sid] for sid, span in seg.streams.items()
+            )
+        ]
+        removed += _rewrite(store, tenant, touched, mask)
+    return removed
+
+
+def delete(
+    store: Store, tenant: str, matchers: Sequence[LabelMatcher], start_ns: int, end_ns: int
+) -> int:
+    with store._lock:
+        states = dict(store._streams.get(tenant, {}))
+    ids = {sid for sid, st in states.items() if all(m.matches_labels(st.labels) for m in matchers)}
+    if not ids:
+        return 0
+    mask = _mask_deleted(ids, start_ns, end_ns)
+    if _head_has(store, tenant, mask):
+        store._cut([tenant])
+    with store._lock:
+        segments = list(store._segments.get(tenant, []))
+    touched = [
+        seg
+        for seg in segments
+        if any(
+            span.min_ts < end_ns and span.max_ts >= start_ns
+            for sid, span in seg.streams.items()
+            if sid in ids
+        )
+    ]
+    return _rewrite(store, tenant, touched, mask)

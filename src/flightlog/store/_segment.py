@@ -1,0 +1,166 @@
+"""Immutable Parquet segments: writing one durably, reading rows back filtered."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ._bloom import build_bloom
+from ._values import ENTRY_SCHEMA
+from ._wal import fsync_dir
+
+__all__ = [
+    "ROW_GROUP_ROWS",
+    "SegmentMeta",
+    "StreamSpan",
+    "read_segment",
+    "segment_name",
+    "sort_entries",
+    "tenant_dir_name",
+    "write_segment",
+]
+
+ROW_GROUP_ROWS = 131_072
+ZSTD_LEVEL = 6
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpan:
+    """One stream's rows inside one segment."""
+
+    rows: int
+    line_bytes: int
+    min_ts: int
+    max_ts: int
+
+
+@dataclass(frozen=True)
+class SegmentMeta:
+    """A segment as the catalog and the in-memory index know it."""
+
+    tenant: str
+    path: str  # relative to the data dir
+    min_ts: int
+    max_ts: int
+    rows: int
+    bytes: int
+    line_bytes: int
+    created_ns: int
+    streams: dict[int, StreamSpan]
+    bloom: bytes
+    id: int = 0
+
+
+def tenant_dir_name(tenant: str) -> str:
+    """A folder name for any tenant string (see FORMAT.md)."""
+    if tenant in (".", ".."):
+        return tenant.replace(".", "%2E")
+    return quote(tenant, safe="")
+
+
+def segment_name(min_ts: int, max_ts: int) -> str:
+    return f"{min_ts:020d}-{max_ts:020d}-{secrets.token_hex(6)}.parquet"
+
+
+def sort_entries(table: pa.Table) -> pa.Table:
+    """Rows sorted by (stream_id, ts): the segment order."""
+    order = pc.sort_indices(table, sort_keys=[("stream_id", "ascending"), ("ts", "ascending")])
+    return table.take(order)
+
+
+def _stream_spans(table: pa.Table) -> dict[int, StreamSpan]:
+    """Per-stream rows, bytes and time span of a table sorted by (stream_id, ts)."""
+    ids = table["stream_id"].to_numpy()
+    ts = table["ts"].to_numpy()
+    line_lengths = pc.binary_length(table["line"]).to_numpy().astype(np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    ends = np.concatenate((starts[1:], [len(ids)]))
+    sums = np.add.reduceat(line_lengths, starts) if len(ids) else np.array([], np.int64)
+    return {
+        int(ids[s]): StreamSpan(
+            rows=int(e - s), line_bytes=int(b), min_ts=int(ts[s:e].min()), max_ts=int(ts[s:e].max())
+        )
+        for s, e, b in zip(starts, ends, sums, strict=True)
+    }
+
+
+def _bloom_buffers(table: pa.Table) -> list[memoryview]:
+    buffers: list[memoryview] = []
+    for chunk in table["line"].chunks:
+        data = chunk.buffers()[2]
+        if data is not None:
+            buffers.append(memoryview(data))
+    for chunk in table["metadata"].chunks:
+        values = chunk.items
+        data = values.buffers()[2] if len(values) else None
+        if data is not None:
+            buffers.append(memoryview(data))
+    return buffers
+
+
+def write_segment(
+    data_dir: Path, tenant: str, table: pa.Table, created_ns: int, *, fsync: bool
+) -> SegmentMeta:
+    """Sort, write to ``.tmp``, fsync, rename, fsync the folder; return its metadata."""
+    table = sort_entries(table.combine_chunks())
+    ts = table["ts"]
+    min_ts, max_ts = pc.min(ts).as_py(), pc.max(ts).as_py()
+    folder = data_dir / "segments" / tenant_dir_name(tenant)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = segment_name(min_ts, max_ts)
+    final = folder / name
+    tmp = folder / (name + ".tmp")
+    pq.write_table(
+        table,
+        tmp,
+        row_group_size=ROW_GROUP_ROWS,
+        compression="zstd",
+        compression_level=ZSTD_LEVEL,
+        use_dictionary=["stream_id", "metadata.key_value.key", "metadata.key_value.value"],
+        column_encoding={"ts": "DELTA_BINARY_PACKED"},
+        write_statistics=True,
+    )
+    if fsync:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    os.replace(tmp, final)
+    if fsync:
+        fsync_dir(folder)
+    bloom, _ = build_bloom(_bloom_buffers(table))
+    return SegmentMeta(
+        tenant=tenant,
+        path=str(final.relative_to(data_dir)),
+        min_ts=min_ts,
+        max_ts=max_ts,
+        rows=table.num_rows,
+        bytes=final.stat().st_size,
+        line_bytes=int(pc.sum(pc.binary_length(table["line"])).as_py() or 0),
+        created_ns=created_ns,
+        streams=_stream_spans(table),
+        bloom=bloom,
+    )
+
+
+def read_segment(
+    path: Path, stream_ids: Sequence[int] | None, start_ns: int, end_ns: int
+) -> pa.Table:
+    """Rows of one segment for the streams and ``start_ns <= ts < end_ns``."""
+    conditions = (pc.field("ts") >= start_ns) & (pc.field("ts") < end_ns)
+    if stream_ids is not None:
+        conditions = conditions & pc.field("stream_id").isin(
+            pa.array(list(stream_ids), pa.uint64())
+        )
+    table = pq.read_table(path, filters=conditions, schema=ENTRY_SCHEMA)
+    return table

@@ -1,0 +1,580 @@
+"""The embedded store: WAL → head → Parquet segments + SQLite catalog, and its read API.
+
+Locks: ``_lock`` orders WAL records with the head and guards every in-memory index;
+it is held only for short, in-memory work. ``_maintenance`` serialises cuts, retention
+and deletes (the slow, file-writing work, done outside ``_lock``). The WAL's group
+commit has its own lock, so appends wait for fsync without holding ``_lock``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from flightlog.errors import StoreError
+from flightlog.model import Direction, LabelMatcher, Labels, PushRequest, StreamBatch
+
+from . import _maintenance
+from ._catalog import Catalog
+from ._config import StoreConfig
+from ._fingerprint import stream_fingerprint
+from ._head import StreamState, TenantHead, entries_batch
+from ._reads import TenantSnapshot, matching_streams, scan, select_rows, stats_of, stream_infos
+from ._segment import SegmentMeta, tenant_dir_name
+from ._values import TOO_FAR_BEHIND, AppendResult, IndexStats, ScanSources, StreamInfo
+from ._wal import WalFile, WalWriter, encode_payload, fsync_dir, list_wal_files, read_wal_file
+
+__all__ = ["Store"]
+
+_MAX_SAMPLES = 5
+_NS = 1_000_000_000
+
+
+class Store:
+    """One data directory's store. Open with ``Store.open``; thread-safe."""
+
+    def __init__(self, config: StoreConfig, clock: Callable[[], int], *, read_only: bool) -> None:
+        self.config = config
+        self.read_only = read_only
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._maintenance = threading.Lock()
+        self._heads: dict[str, TenantHead] = {}
+        self._streams: dict[str, dict[int, StreamState]] = {}
+        self._segments: dict[str, list[SegmentMeta]] = {}
+        self._flushed: dict[str, int] = {}
+        self._ids: dict[Labels, int] = {}
+        self._next_seq = 1
+        self._retired: list[tuple[int, Path]] = []
+        self._lock_fd: int | None = None
+        self._wal: WalWriter | None = None
+        self._catalog: Catalog | None = None
+        self._catalog_version = -1
+        self._closed = False
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        config: StoreConfig,
+        clock: Callable[[], int] = time.time_ns,
+        *,
+        read_only: bool = False,
+    ) -> Store:
+        """Open (creating if needed) and replay the WAL; a torn tail is truncated.
+
+        ``read_only`` opens another process's store for reading: segments and catalog
+        only (the writer's head is not visible), refreshed when the catalog changes.
+        """
+        config.validate()
+        store = cls(config, clock, read_only=read_only)
+        if read_only:
+            store._open_read_only()
+        else:
+            store._open_writer()
+        return store
+
+    def _open_read_only(self) -> None:
+        path = self.config.data_dir / "catalog.sqlite3"
+        if not path.exists():
+            raise StoreError(
+                f"no flightlog store in {str(self.config.data_dir)!r}: "
+                "start `flightlog serve` with this --data-dir first"
+            )
+        self._catalog = Catalog(path, fsync=False, read_only=True)
+        self._refresh_from_catalog()
+
+    def _open_writer(self) -> None:
+        data_dir = self.config.data_dir
+        try:
+            (data_dir / "wal").mkdir(parents=True, exist_ok=True)
+            (data_dir / "segments").mkdir(exist_ok=True)
+            self._lock_fd = os.open(data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data dir {str(data_dir)!r}: {exc}") from exc
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise StoreError(
+                f"data dir {str(data_dir)!r} is in use by another flightlog process: "
+                "stop it or use another --data-dir"
+            ) from exc
+        self._catalog = Catalog(data_dir / "catalog.sqlite3", fsync=self.config.fsync)
+        self._refresh_from_catalog()
+        self._flushed = self._catalog.flushed_seqs()
+        self._remove_orphans()
+        self._replay()
+
+    def _refresh_from_catalog(self) -> None:
+        assert self._catalog is not None
+        version = self._catalog.data_version()
+        if version == self._catalog_version:
+            return
+        segments: dict[str, list[SegmentMeta]] = {}
+        for meta in self._catalog.load_segments():
+            segments.setdefault(meta.tenant, []).append(meta)
+        streams = self._catalog.load_streams()
+        with self._lock:
+            self._segments = segments
+            self._streams = streams
+            self._catalog_version = version
+
+    def _remove_orphans(self) -> None:
+        """Delete files a crash left behind: ``.tmp`` files and segments with no row."""
+        known = {meta.path for metas in self._segments.values() for meta in metas}
+        root = self.config.data_dir
+        for path in (root / "segments").glob("*/*"):
+            relative = str(path.relative_to(root))
+            if path.suffix == ".tmp" or (path.suffix == ".parquet" and relative not in known):
+                path.unlink(missing_ok=True)
+
+    def _replay(self) -> None:
+        wal_dir = self.config.data_dir / "wal"
+        files = list_wal_files(wal_dir)
+        last_seq = max(self._flushed.values(), default=0)
+        closed: list[WalFile] = []
+        now = self._clock()
+        for index, path in enumerate(files):
+            wal_file = WalFile(path)
+            newest = index == len(files) - 1
+            for record in read_wal_file(path, truncate_torn_tail=newest):
+                last_seq = max(last_seq, record.seq)
+                wal_file.last_seq_by_tenant[record.tenant] = record.seq
+                if record.seq <= self._flushed.get(record.tenant, 0):
+                    continue
+                self._apply(record.tenant, record.streams, record.seq, now)
+            closed.append(wal_file)
+        self._next_seq = last_seq + 1
+        self._wal = WalWriter(wal_dir, fsync=self.config.fsync)
+        self._wal.closed_files.extend(closed)
+        self._drop_covered_wal_files()
+
+    def close(self) -> None:
+        """Release files and the data-dir lock; the head stays in the WAL (no flush)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._maintenance:
+            if self._wal is not None:
+                self._wal.close()
+            self._unlink_retired(force=True)
+            if self._catalog is not None:
+                self._catalog.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- writes ----------------------------------------------------------------------
+
+    def _stream_id(self, labels: Labels) -> int:
+        sid = self._ids.get(labels)
+        if sid is None:
+            sid = stream_fingerprint(labels)
+            self._ids[labels] = sid
+        return sid
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only: only the server writes")
+        if self._closed:
+            raise StoreError("the store is closed")
+
+    def append(self, request: PushRequest) -> AppendResult:
+        """Store the entries of a push; returns once they are durable in the WAL.
+
+        Entries older than the stream's newest entry minus the out-of-order window are
+        rejected with reason ``too_far_behind``. Thread-safe.
+        """
+        self._writable()
+        assert self._wal is not None
+        tenant = request.tenant
+        streams = [s for s in request.streams if len(s)]
+        if not streams:
+            return AppendResult(accepted=0, rejected={}, samples=())
+        window_ns = int(self.config.out_of_order_window_secs * _NS)
+        ids = [self._stream_id(s.labels) for s in streams]
+        ts_arrays = [np.asarray(s.ts_ns, dtype=np.int64) for s in streams]
+        # Built before taking the lock: the usual case has no rejections.
+        payload = encode_payload(tenant, streams)
+        batch = _batch_of(ids, streams)
+        rejected = 0
+        samples: list[str] = []
+        with self._lock:
+            known = self._streams.setdefault(tenant, {})
+            keep_masks: list[np.ndarray | None] = []
+            for sid, stream, ts in zip(ids, streams, ts_arrays, strict=True):
+                state = known.get(sid)
+                newest = ts.max() if state is None else max(int(ts.max()), state.last_ts)
+                mask = None
+                if int(ts.min()) < newest - window_ns:
+                    running = np.maximum.accumulate(ts)
+                    if state is not None:
+                        running = np.maximum(running, state.last_ts)
+                    mask = ts >= running - window_ns
+                    dropped = np.flatnonzero(~mask)
+                    rejected += len(dropped)
+                    for i in dropped[: _MAX_SAMPLES - len(samples)]:
+                        samples.append(
+                            _too_far_behind_message(stream, int(i), int(running[i]), window_ns)
+                        )
+                keep_masks.append(mask)
+            if rejected:
+                streams, ids, ts_arrays = _keep(streams, ids, ts_arrays, keep_masks)
+                if not streams:
+                    return AppendResult(
+                        accepted=0, rejected={TOO_FAR_BEHIND: rejected}, samples=tuple(samples)
+                    )
+                payload = encode_payload(tenant, streams)
+                batch = _batch_of(ids, streams)
+            seq = self._next_seq
+            self._next_seq += 1
+            self._wal.write(seq, tenant, payload)
+            self._insert(tenant, ids, streams, ts_arrays, batch, seq, self._clock())
+        self._wal.sync(seq)
+        return AppendResult(
+            accepted=batch.num_rows,
+            rejected={TOO_FAR_BEHIND: rejected} if rejected else {},
+            samples=tuple(samples),
+        )
+
+    def _insert(
+        self,
+        tenant: str,
+        ids: Sequence[int],
+        streams: Sequence[StreamBatch],
+        ts_arrays: Sequence[np.ndarray],
+        batch: pa.RecordBatch,
+        seq: int,
+        now_ns: int,
+    ) -> None:
+        known = self._streams.setdefault(tenant, {})
+        for sid, stream, ts in zip(ids, streams, ts_arrays, strict=True):
+            low, high = int(ts.min()), int(ts.max())
+            state = known.get(sid)
+            if state is None:
+                known[sid] = StreamState(dict(stream.labels), low, high)
+            else:
+                state.first_ts = min(state.first_ts, low)
+                state.last_ts = max(state.last_ts, high)
+        self._heads.setdefault(tenant, TenantHead()).add(batch, seq, now_ns)
+
+    def _apply(self, tenant: str, streams: Sequence[StreamBatch], seq: int, now_ns: int) -> None:
+        """Put a replayed WAL record into the head (it holds accepted entries only)."""
+        streams = [s for s in streams if len(s)]
+        if not streams:
+            return
+        ids = [self._stream_id(s.labels) for s in streams]
+        ts_arrays = [np.asarray(s.ts_ns, dtype=np.int64) for s in streams]
+        with self._lock:
+            self._insert(tenant, ids, streams, ts_arrays, _batch_of(ids, streams), seq, now_ns)
+
+    # ---- cutting segments ------------------------------------------------------------
+
+    def maybe_cut(self) -> int:
+        """Cut the heads that reached ``max_segment_bytes`` or ``max_segment_age_secs``."""
+        self._writable()
+        with self._maintenance:
+            now = self._clock()
+            age_ns = int(self.config.max_segment_age_secs * _NS)
+            with self._lock:
+                due = [
+                    tenant
+                    for tenant, head in self._heads.items()
+                    if head.rows
+                    and (
+                        head.bytes >= self.config.max_segment_bytes
+                        or now - (head.first_append_ns or now) >= age_ns
+                    )
+                ]
+            written = self._cut(due) if due else 0
+            self._unlink_retired(force=False)
+            return written
+
+    def flush(self) -> None:
+        """Cut every head to segments (graceful shutdown); the WAL is then removed."""
+        self._writable()
+        with self._maintenance:
+            with self._lock:
+                tenants = [t for t, h in self._heads.items() if h.rows]
+            self._cut(tenants)
+
+    def _cut(self, tenants: Sequence[str]) -> int:
+        """Write each tenant's head as one segment; caller holds ``_maintenance``."""
+        assert self._wal is not None and self._catalog is not None
+        self._wal.rotate()
+        written = 0
+        for tenant in tenants:
+            with self._lock:
+                head = self._heads.get(tenant)
+                if head is None or not head.batches:
+                    continue
+                head.flushing = head.batches
+                seq = head.last_seq
+                self._heads[tenant] = TenantHead(flushing=head.flushing, last_seq=seq)
+                head = self._heads[tenant]
+            try:
+                table = pa.Table.from_batches(head.flushing)
+                meta = _maintenance.write(self, tenant, table)
+                with self._lock:
+                    known = self._streams.get(tenant, {})
+                    states = {sid: _copy(known[sid]) for sid in meta.streams if sid in known}
+                (added,) = self._catalog.commit_changes(
+                    add=[meta], streams={tenant: states}, flushed_seq={tenant: seq}
+                )
+            except BaseException:
+                with self._lock:
+                    head.batches = head.flushing + head.batches
+                    head.flushing = []
+                    head.bytes = sum(b.nbytes for b in head.batches)
+                    head.rows = sum(b.num_rows for b in head.batches)
+                    head.first_append_ns = head.first_append_ns or self._clock()
+                raise
+            with self._lock:
+                self._segments.setdefault(tenant, []).append(added)
+                head.flushing = []
+                self._flushed[tenant] = max(self._flushed.get(tenant, 0), seq)
+            written += 1
+        self._drop_covered_wal_files()
+        return written
+
+    def _drop_covered_wal_files(self) -> None:
+        """Delete closed WAL files whose every record is in a committed segment."""
+        assert self._wal is not None
+        keep = []
+        removed = False
+        for wal_file in self._wal.closed_files:
+            if all(
+                self._flushed.get(tenant, 0) >= seq
+                for tenant, seq in wal_file.last_seq_by_tenant.items()
+            ):
+                wal_file.path.unlink(missing_ok=True)
+                removed = True
+            else:
+                keep.append(wal_file)
+        self._wal.closed_files[:] = keep
+        if removed and self.config.fsync:
+            fsync_dir(self.config.data_dir / "wal")
+
+    def _retire(self, path: Path) -> None:
+        """Unlink a replaced segment later, so a reader that just listed it can finish."""
+        self._retired.append((self._clock() + _maintenance.RETIRE_GRACE_NS, path))
+
+    def _unlink_retired(self, *, force: bool) -> None:
+        now = self._clock()
+        keep = []
+        for due, path in self._retired:
+            if force or due <= now:
+                path.unlink(missing_ok=True)
+            else:
+                keep.append((due, path))
+        self._retired = keep
+
+    # ---- retention and deletes ---------------------------------------------------------
+
+    def apply_retention(self) -> int:
+        """Remove entries older than their stream's retention; returns rows removed.
+
+        An entry expires when ``ts < now - period``; the period of a stream is that of
+        the first retention rule that applies to it, else ``retention_period_secs``.
+        """
+        self._writable()
+        with self._maintenance:
+            removed = _maintenance.apply_retention(self, self._clock())
+            self._unlink_retired(force=False)
+            return removed
+
+    def delete(
+        self, tenant: str, matchers: Sequence[LabelMatcher], start_ns: int, end_ns: int
+    ) -> int:
+        """Delete entries of matching streams with ``start_ns <= ts < end_ns``; rows removed."""
+        self._writable()
+        with self._maintenance:
+            removed = _maintenance.delete(self, tenant, matchers, start_ns, end_ns)
+            self._unlink_retired(force=False)
+            return removed
+
+    # ---- reads -----------------------------------------------------------------------
+
+    def _snapshots(self, tenants: Sequence[str]) -> list[TenantSnapshot]:
+        if self.read_only and self._catalog is not None:
+            self._refresh_from_catalog()
+        with self._lock:
+            result = []
+            for tenant in dict.fromkeys(tenants):
+                head = self._heads.get(tenant)
+                result.append(
+                    TenantSnapshot(
+                        tenant=tenant,
+                        segments=tuple(self._segments.get(tenant, ())),
+                        head=tuple(head.visible()) if head else (),
+                        streams=dict(self._streams.get(tenant, {})),
+                    )
+                )
+            return result
+
+    def scan_sources(
+        self,
+        tenants: Sequence[str],
+        matchers: Sequence[LabelMatcher],
+        start_ns: int,
+        end_ns: int,
+        needles: Sequence[str] = (),
+    ) -> ScanSources:
+        """Segments and head rows a query engine must scan (``start_ns <= ts < end_ns``)."""
+        return scan(
+            self.config.data_dir, self._snapshots(tenants), matchers, start_ns, end_ns, needles
+        )
+
+    def select(
+        self,
+        tenants: Sequence[str],
+        matchers: Sequence[LabelMatcher],
+        start_ns: int,
+        end_ns: int,
+        direction: Direction = Direction.BACKWARD,
+        limit: int | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Entries of matching streams in the range, ordered by ts in ``direction``."""
+        return select_rows(
+            self.config.data_dir,
+            self._snapshots(tenants),
+            matchers,
+            start_ns,
+            end_ns,
+            direction,
+            limit,
+        )
+
+    def streams(
+        self,
+        tenants: Sequence[str],
+        matchers: Sequence[LabelMatcher],
+        start_ns: int,
+        end_ns: int,
+    ) -> list[StreamInfo]:
+        return stream_infos(self._snapshots(tenants), matchers, start_ns, end_ns)
+
+    def label_names(
+        self,
+        tenants: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        matchers: Sequence[LabelMatcher] = (),
+    ) -> list[str]:
+        names: set[str] = set()
+        for snapshot in self._snapshots(tenants):
+            for labels in matching_streams(snapshot, matchers, start_ns, end_ns).values():
+                names.update(labels)
+        return sorted(names)
+
+    def label_values(
+        self,
+        tenants: Sequence[str],
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        matchers: Sequence[LabelMatcher] = (),
+    ) -> list[str]:
+        values: set[str] = set()
+        for snapshot in self._snapshots(tenants):
+            for labels in matching_streams(snapshot, matchers, start_ns, end_ns).values():
+                if name in labels:
+                    values.add(labels[name])
+        return sorted(values)
+
+    def series(
+        self,
+        tenants: Sequence[str],
+        matcher_sets: Sequence[Sequence[LabelMatcher]],
+        start_ns: int,
+        end_ns: int,
+    ) -> list[dict[str, str]]:
+        found: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        snapshots = self._snapshots(tenants)
+        for matchers in matcher_sets:
+            for snapshot in snapshots:
+                for labels in matching_streams(snapshot, matchers, start_ns, end_ns).values():
+                    found.setdefault(tuple(sorted(labels.items())), dict(labels))
+        return [found[key] for key in sorted(found)]
+
+    def stats(
+        self,
+        tenants: Sequence[str],
+        matchers: Sequence[LabelMatcher],
+        start_ns: int,
+        end_ns: int,
+    ) -> IndexStats:
+        return stats_of(self._snapshots(tenants), matchers, start_ns, end_ns)
+
+    def tenant_dir(self, tenant: str) -> Path:
+        """Folder holding a tenant's segments (for engines that glob it)."""
+        return self.config.data_dir / "segments" / tenant_dir_name(tenant)
+
+
+def _copy(state: StreamState) -> StreamState:
+    return StreamState(dict(state.labels), state.first_ts, state.last_ts)
+
+
+def _batch_of(ids: Sequence[int], streams: Sequence[StreamBatch]) -> pa.RecordBatch:
+    if len(streams) == 1:
+        s = streams[0]
+        return entries_batch(ids, [len(s)], s.ts_ns, s.lines, s.metadata)
+    ts: list[int] = []
+    lines: list[str] = []
+    metadata: list[object] = []
+    for s in streams:
+        ts.extend(s.ts_ns)
+        lines.extend(s.lines)
+        metadata.extend(s.metadata)
+    return entries_batch(ids, [len(s) for s in streams], ts, lines, metadata)
+
+
+def _keep(
+    streams: Sequence[StreamBatch],
+    ids: Sequence[int],
+    ts_arrays: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray | None],
+) -> tuple[list[StreamBatch], list[int], list[np.ndarray]]:
+    out_streams, out_ids, out_ts = [], [], []
+    for stream, sid, ts, mask in zip(streams, ids, ts_arrays, masks, strict=True):
+        if mask is not None:
+            index = np.flatnonzero(mask)
+            if not len(index):
+                continue
+            stream = StreamBatch(
+                labels=stream.labels,
+                ts_ns=[stream.ts_ns[i] for i in index],
+                lines=[stream.lines[i] for i in index],
+                metadata=[stream.metadata[i] for i in index],
+            )
+            ts = ts[index]
+        out_streams.append(stream)
+        out_ids.append(sid)
+        out_ts.append(ts)
+    return out_streams, out_ids, out_ts
+
+
+def _too_far_behind_message(stream: StreamBatch, index: int, newest: int, window_ns: int) -> str:
+    from flightlog.model import format_labels
+
+    return (
+        f"entry for stream {format_labels(stream.labels)} has timestamp {stream.ts_ns[index]},"
+        f" too far behind: the oldest accepted is {newest - window_ns}"
+        f" (newest {newest} minus the out-of-order window)"
+    )
