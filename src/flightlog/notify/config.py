@@ -1,0 +1,415 @@
+"""The ``alerting:`` section: an ``alertmanager.yml`` read as Alertmanager writes it.
+
+Pydantic models check the document at the edge (unknown keys are errors with their path);
+``load_alerting_config`` turns it into frozen dataclasses: a routing tree whose children
+inherit their parent's receiver, ``group_by`` and timers, the receivers with their
+integrations, and inhibit rules. Keys Alertmanager knows but flightlog does not implement
+(``templates``, ``time_intervals`` ...) are kept as warnings, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+
+from flightlog.errors import ConfigError
+from flightlog.model import LabelMatcher, MatchOp
+from flightlog.notify.matchers import format_matcher, parse_matchers
+from flightlog.rules.durations import parse_duration
+
+__all__ = [
+    "AlertingConfig",
+    "InhibitRule",
+    "Integration",
+    "Receiver",
+    "Route",
+    "load_alerting_config",
+]
+
+DEFAULT_GROUP_WAIT_S = 30.0
+DEFAULT_GROUP_INTERVAL_S = 300.0
+DEFAULT_REPEAT_INTERVAL_S = 4 * 3600.0
+DEFAULT_TIMEOUT_S = 10.0
+PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
+
+# Integration kinds; the last is flightlog's extension for forwarding to an Alertmanager.
+INTEGRATION_KINDS = ("webhook", "slack", "pagerduty", "email", "alertmanager")
+_SEND_RESOLVED_DEFAULT = {
+    "webhook": True,
+    "slack": False,
+    "pagerduty": True,
+    "email": False,
+    "alertmanager": True,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Global(_Strict):
+    resolve_timeout: str | int = "5m"
+    smtp_from: str | None = None
+    smtp_smarthost: str | None = None
+    smtp_hello: str | None = None
+    smtp_auth_username: str | None = None
+    smtp_auth_password: str | None = None
+    smtp_require_tls: bool = True
+    slack_api_url: str | None = None
+    pagerduty_url: str | None = None
+    http_config: dict[str, Any] | None = None
+    # Accepted for paste-compatibility, reported as unsupported.
+    opsgenie_api_url: str | None = None
+    wechat_api_url: str | None = None
+    victorops_api_url: str | None = None
+    telegram_api_url: str | None = None
+    webex_api_url: str | None = None
+    smtp_auth_identity: str | None = None
+    smtp_auth_secret: str | None = None
+    slack_api_url_file: str | None = None
+    opsgenie_api_key: str | None = None
+
+
+class _Route(_Strict):
+    receiver: str | None = None
+    group_by: list[str] | None = None
+    continue_: bool = pydantic.Field(False, alias="continue")
+    matchers: list[str] = []
+    match: dict[str, str] = {}
+    match_re: dict[str, str] = {}
+    group_wait: str | int | None = None
+    group_interval: str | int | None = None
+    repeat_interval: str | int | None = None
+    routes: list[_Route] = []
+    mute_time_intervals: list[str] | None = None
+    active_time_intervals: list[str] | None = None
+
+
+class _Integration(BaseModel):
+    # Integrations carry many optional provider fields; we read the ones we implement.
+    model_config = ConfigDict(extra="allow")
+    send_resolved: bool | None = None
+    timeout: str | int | None = None
+
+
+class _Receiver(_Strict):
+    name: str
+    webhook_configs: list[_Integration] = []
+    slack_configs: list[_Integration] = []
+    pagerduty_configs: list[_Integration] = []
+    email_configs: list[_Integration] = []
+    alertmanager_configs: list[_Integration] = []
+    opsgenie_configs: list[dict[str, Any]] | None = None
+    pushover_configs: list[dict[str, Any]] | None = None
+    victorops_configs: list[dict[str, Any]] | None = None
+    wechat_configs: list[dict[str, Any]] | None = None
+    telegram_configs: list[dict[str, Any]] | None = None
+    sns_configs: list[dict[str, Any]] | None = None
+    webex_configs: list[dict[str, Any]] | None = None
+    discord_configs: list[dict[str, Any]] | None = None
+    msteams_configs: list[dict[str, Any]] | None = None
+
+
+class _Inhibit(_Strict):
+    source_matchers: list[str] = []
+    target_matchers: list[str] = []
+    source_match: dict[str, str] = {}
+    source_match_re: dict[str, str] = {}
+    target_match: dict[str, str] = {}
+    target_match_re: dict[str, str] = {}
+    equal: list[str] = []
+
+
+class _Document(_Strict):
+    global_: _Global = pydantic.Field(default_factory=_Global, alias="global")
+    route: _Route | None = None
+    receivers: list[_Receiver] = []
+    inhibit_rules: list[_Inhibit] = []
+    templates: list[str] | None = None
+    time_intervals: list[dict[str, Any]] | None = None
+    mute_time_intervals: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """One notifier of a receiver (``webhook``, ``slack``, ...), with its options as written."""
+
+    receiver: str
+    kind: str
+    index: int
+    options: Mapping[str, Any]
+    send_resolved: bool
+    timeout_s: float
+
+    @property
+    def key(self) -> str:
+        """Identity in the notification log: ``receiver/kind/index``."""
+        return f"{self.receiver}/{self.kind}/{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """A named set of integrations; an empty receiver is valid and notifies nobody."""
+
+    name: str
+    integrations: tuple[Integration, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A node of the routing tree, with inherited values already filled in."""
+
+    receiver: str
+    group_by: tuple[str, ...]
+    group_by_all: bool
+    matchers: tuple[LabelMatcher, ...]
+    continue_: bool
+    group_wait_s: float
+    group_interval_s: float
+    repeat_interval_s: float
+    routes: tuple[Route, ...]
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InhibitRule:
+    """Mute targets while a firing source with the same ``equal`` labels exists."""
+
+    source_matchers: tuple[LabelMatcher, ...]
+    target_matchers: tuple[LabelMatcher, ...]
+    equal: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingConfig:
+    """The whole notification configuration, checked and ready to run."""
+
+    route: Route
+    receivers: Mapping[str, Receiver]
+    inhibit_rules: tuple[InhibitRule, ...] = ()
+    resolve_timeout_s: float = 300.0
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _legacy(match: Mapping[str, str], match_re: Mapping[str, str]) -> list[LabelMatcher]:
+    out = [LabelMatcher(k, MatchOp.EQ, v) for k, v in sorted(match.items())]
+    out += [LabelMatcher(k, MatchOp.RE, v) for k, v in sorted(match_re.items())]
+    return out
+
+
+def _route_matchers(raw: _Route | _Inhibit, prefix: str = "") -> tuple[LabelMatcher, ...]:
+    if isinstance(raw, _Route):
+        return tuple(_legacy(raw.match, raw.match_re)) + parse_matchers(raw.matchers)
+    if prefix == "source":
+        return tuple(_legacy(raw.source_match, raw.source_match_re)) + parse_matchers(
+            raw.source_matchers
+        )
+    return tuple(_legacy(raw.target_match, raw.target_match_re)) + parse_matchers(
+        raw.target_matchers
+    )
+
+
+def _build_route(raw: _Route, parent: Route | None, path: str, warnings: list[str]) -> Route:
+    matchers = _route_matchers(raw)
+    if raw.mute_time_intervals or raw.active_time_intervals:
+        warnings.append(f"{path}: time intervals are not supported by flightlog and are ignored")
+    group_by_all = False
+    if raw.group_by is None:
+        group_by = parent.group_by if parent else ()
+        group_by_all = parent.group_by_all if parent else False
+    elif "..." in raw.group_by:
+        group_by, group_by_all = (), True
+    else:
+        group_by = tuple(raw.group_by)
+
+    def timer(value: str | int | None, inherited: float | None, default: float, name: str) -> float:
+        if value is None:
+            return inherited if inherited is not None else default
+        try:
+            seconds = parse_duration(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}.{name}: {exc}") from exc
+        if seconds <= 0 and name != "group_wait":
+            raise ConfigError(f"{path}.{name} must be greater than 0, got {value!r}")
+        return seconds
+
+    receiver = raw.receiver or (parent.receiver if parent else None)
+    if not receiver:
+        raise ConfigError(f"{path}: the root route needs a receiver: add `receiver: <name>`")
+    if parent is None:
+        key = "{}"
+        if matchers:
+            raise ConfigError(
+                "alerting.route: the root route must not have matchers: it matches every alert"
+            )
+    else:
+        key = parent.key + "/{" + ",".join(format_matcher(m) for m in matchers) + "}"
+    node = Route(
+        receiver=receiver,
+        group_by=group_by,
+        group_by_all=group_by_all,
+        matchers=matchers,
+        continue_=raw.continue_,
+        group_wait_s=timer(
+            raw.group_wait,
+            parent.group_wait_s if parent else None,
+            DEFAULT_GROUP_WAIT_S,
+            "group_wait",
+        ),
+        group_interval_s=timer(
+            raw.group_interval,
+            parent.group_interval_s if parent else None,
+            DEFAULT_GROUP_INTERVAL_S,
+            "group_interval",
+        ),
+        repeat_interval_s=timer(
+            raw.repeat_interval,
+            parent.repeat_interval_s if parent else None,
+            DEFAULT_REPEAT_INTERVAL_S,
+            "repeat_interval",
+        ),
+        routes=(),
+        key=key,
+    )
+    children = tuple(
+        _build_route(child, node, f"{path}.routes[{i}]", warnings)
+        for i, child in enumerate(raw.routes)
+    )
+    return Route(
+        **{**{f: getattr(node, f) for f in Route.__dataclass_fields__}, "routes": children}
+    )
+
+
+def _integrations(raw: _Receiver, glob: _Global, warnings: list[str]) -> tuple[Integration, ...]:
+    out: list[Integration] = []
+    for kind in INTEGRATION_KINDS:
+        for index, item in enumerate(getattr(raw, f"{kind}_configs")):
+            options: dict[str, Any] = dict(item.model_extra or {})
+            where = f"alerting.receivers[{raw.name}].{kind}_configs[{index}]"
+            if kind == "webhook" and not options.get("url") and not options.get("url_file"):
+                raise ConfigError(f"{where}: `url` is required")
+            if kind == "slack":
+                options.setdefault("api_url", glob.slack_api_url)
+                if not options.get("api_url"):
+                    raise ConfigError(
+                        f"{where}: `api_url` is required (or set global.slack_api_url)"
+                    )
+            if kind == "pagerduty":
+                options.setdefault("url", glob.pagerduty_url or PAGERDUTY_URL)
+                if not options.get("routing_key") and not options.get("service_key"):
+                    raise ConfigError(f"{where}: `routing_key` is required")
+            if kind == "email":
+                options.setdefault("from", glob.smtp_from)
+                options.setdefault("smarthost", glob.smtp_smarthost)
+                options.setdefault("auth_username", glob.smtp_auth_username)
+                options.setdefault("auth_password", glob.smtp_auth_password)
+                options.setdefault("require_tls", glob.smtp_require_tls)
+                options.setdefault("hello", glob.smtp_hello or "localhost")
+                for needed in ("to", "from", "smarthost"):
+                    if not options.get(needed):
+                        raise ConfigError(f"{where}: `{needed}` is required")
+            if kind == "alertmanager" and not options.get("url"):
+                raise ConfigError(f"{where}: `url` of the Alertmanager is required")
+            if options.get("http_config"):
+                warnings.append(f"{where}.http_config is not supported by flightlog and is ignored")
+            send_resolved = item.send_resolved
+            timeout_s = (
+                parse_duration(item.timeout) if item.timeout is not None else DEFAULT_TIMEOUT_S
+            )
+            out.append(
+                Integration(
+                    receiver=raw.name,
+                    kind=kind,
+                    index=index,
+                    options=options,
+                    send_resolved=_SEND_RESOLVED_DEFAULT[kind]
+                    if send_resolved is None
+                    else send_resolved,
+                    timeout_s=timeout_s,
+                )
+            )
+    for unsupported in (
+        "opsgenie",
+        "pushover",
+        "victorops",
+        "wechat",
+        "telegram",
+        "sns",
+        "webex",
+        "discord",
+        "msteams",
+    ):
+        if getattr(raw, f"{unsupported}_configs"):
+            warnings.append(
+                f"alerting.receivers[{raw.name}].{unsupported}_configs is not supported by flightlog and is ignored"
+            )
+    return tuple(out)
+
+
+def _format_pydantic(exc: pydantic.ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in ("alerting", *first["loc"]))
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown key; check its spelling against alertmanager.yml's documentation"
+    return f"{where}: {first['msg']}"
+
+
+def load_alerting_config(document: Mapping[str, Any] | None) -> AlertingConfig:
+    """Check an ``alertmanager.yml`` document and build the runnable configuration.
+
+    ``None`` or ``{}`` gives a configuration with one receiver ``default`` that notifies
+    nobody, so alert state and the API still work without notification settings.
+    """
+    if not document:
+        document = {"route": {"receiver": "default"}, "receivers": [{"name": "default"}]}
+    try:
+        parsed = _Document.model_validate(document)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_format_pydantic(exc)) from exc
+    warnings: list[str] = []
+    for key in ("templates", "time_intervals", "mute_time_intervals"):
+        if getattr(parsed, key):
+            warnings.append(f"alerting.{key} is not supported by flightlog and is ignored")
+    for key in (
+        "opsgenie_api_url",
+        "wechat_api_url",
+        "victorops_api_url",
+        "telegram_api_url",
+        "webex_api_url",
+    ):
+        if getattr(parsed.global_, key):
+            warnings.append(f"alerting.global.{key} is not supported by flightlog and is ignored")
+    if parsed.route is None:
+        raise ConfigError("alerting.route is missing: add `route: {receiver: <name>}`")
+    receivers: dict[str, Receiver] = {}
+    for raw in parsed.receivers:
+        if raw.name in receivers:
+            raise ConfigError(f"alerting.receivers: receiver {raw.name!r} is defined twice")
+        receivers[raw.name] = Receiver(raw.name, _integrations(raw, parsed.global_, warnings))
+    route = _build_route(parsed.route, None, "alerting.route", warnings)
+    _check_receivers(route, receivers, "alerting.route")
+    inhibit = tuple(
+        InhibitRule(_route_matchers(r, "source"), _route_matchers(r, "target"), tuple(r.equal))
+        for r in parsed.inhibit_rules
+    )
+    return AlertingConfig(
+        route=route,
+        receivers=receivers,
+        inhibit_rules=inhibit,
+        resolve_timeout_s=parse_duration(parsed.global_.resolve_timeout),
+        warnings=tuple(warnings),
+    )
+
+
+def _check_receivers(route: Route, receivers: Mapping[str, Receiver], path: str) -> None:
+    if route.receiver not in receivers:
+        known = ", ".join(sorted(receivers)) or "none"
+        raise ConfigError(
+            f"{path}: receiver {route.receiver!r} is not defined (receivers: {known})"
+        )
+    for i, child in enumerate(route.routes):
+        _check_receivers(child, receivers, f"{path}.routes[{i}]")

@@ -1,0 +1,125 @@
+"""Delivery: one worker thread per integration, retries with exponential backoff and jitter.
+
+Each integration has its own queue and thread, so a receiver that hangs until its timeout
+(or keeps failing) delays only its own notifications. A notification is retried until it
+succeeds, fails with a non-retryable reason (a 4xx), or its retry budget runs out; the
+outcome goes back to the dispatcher through ``on_done``.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flightlog.notify import metrics
+from flightlog.notify.dispatcher import Notification
+from flightlog.notify.receivers import SENDERS, DeliveryFailed
+
+__all__ = ["Delivery", "RetryPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Backoff starts at ``initial_backoff_s``, doubles up to ``max_backoff_s``, stops after ``max_attempts``."""
+
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    max_attempts: int = 6
+    jitter_ratio: float = 0.2
+
+    def backoff_s(self, attempt: int, rng: random.Random) -> float:
+        base = min(self.max_backoff_s, self.initial_backoff_s * (2 ** (attempt - 1)))
+        return base * (1 + rng.uniform(-self.jitter_ratio, self.jitter_ratio))
+
+
+Sender = Callable[[Notification, str, float], object]
+
+
+class Delivery:
+    """Runs sends on per-integration threads; ``submit`` never blocks."""
+
+    def __init__(
+        self,
+        on_done: Callable[[Notification, bool], None],
+        external_url: str = "",
+        retry: RetryPolicy | None = None,
+        senders: dict[str, Sender] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._on_done = on_done
+        self._external_url = external_url
+        self._retry = retry or RetryPolicy()
+        self._senders = senders or SENDERS
+        self._rng = rng or random.Random()
+        self._queues: dict[str, queue.Queue[Notification | None]] = {}
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    def submit(self, notification: Notification) -> None:
+        key = notification.integration.key
+        with self._lock:
+            if key not in self._queues:
+                self._queues[key] = queue.Queue()
+                thread = threading.Thread(
+                    target=self._worker,
+                    args=(self._queues[key],),
+                    name=f"notify-{key}",
+                    daemon=True,
+                )
+                self._threads.append(thread)
+                thread.start()
+            self._queues[key].put(notification)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopping.set()
+        with self._lock:
+            for q in self._queues.values():
+                q.put(None)
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout_s)
+
+    def _worker(self, work: queue.Queue[Notification | None]) -> None:
+        while True:
+            notification = work.get()
+            if notification is None:
+                return
+            ok = self.deliver(notification)
+            self._on_done(notification, ok)
+
+    def deliver(self, notification: Notification) -> bool:
+        """Send with retries in the calling thread; returns whether it got through."""
+        integration = notification.integration
+        labels = (integration.receiver, integration.kind)
+        if not notification.alerts:
+            return True  # nothing to say (resolved-only to a send_resolved=false integration)
+        sender = self._senders[integration.kind]
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                sender(notification, self._external_url, integration.timeout_s)
+            except DeliveryFailed as exc:
+                metrics.NOTIFICATION_ATTEMPTS.labels(*labels, exc.reason.value).inc()
+                if (
+                    not exc.retryable
+                    or attempt >= self._retry.max_attempts
+                    or self._stopping.is_set()
+                ):
+                    metrics.NOTIFICATIONS_FAILED.labels(*labels, exc.reason.value).inc()
+                    return False
+                if self._stopping.wait(self._retry.backoff_s(attempt, self._rng)):
+                    metrics.NOTIFICATIONS_FAILED.labels(*labels, exc.reason.value).inc()
+                    return False
+                continue
+            metrics.NOTIFICATIONS_SENT.labels(*labels).inc()
+            metrics.NOTIFICATION_LATENCY.labels(integration.kind).observe(
+                time.monotonic() - started
+            )
+            return True

@@ -1,0 +1,261 @@
+"""Grouping, timers, muting and deduplication: from alerts to the notifications owed.
+
+``Dispatcher`` is deterministic and clock-driven: ``put`` takes alerts, ``tick`` looks at
+the injected clock and returns the ``Notification`` values due now (one per group and
+integration that needs one); whoever delivers them calls ``delivered`` so the
+notification log is written only after a successful send, as Alertmanager does. A group
+with a delivery in flight is not flushed again until that delivery finishes.
+
+Timers follow Alertmanager: a new group waits ``group_wait`` (or flushes at once when its
+alert started longer ago than that), then flushes every ``group_interval``; an unchanged
+group is re-sent only after ``repeat_interval``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from flightlog.notify.config import AlertingConfig, Integration, Route
+from flightlog.notify.inhibit import inhibiting
+from flightlog.notify.nflog import NotificationLog, NotificationLogEntry
+from flightlog.notify.routing import group_key, group_labels, match_routes
+from flightlog.notify.silences import SilenceStore
+from flightlog.rules.alert import Alert, AlertStatus
+
+__all__ = ["AlertMarker", "Dispatcher", "Notification"]
+
+# Resolved alerts stay visible in the store this long so late groups still learn of them.
+RESOLVED_RETENTION_S = 15 * 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """What one integration must be told about one group at ``at``."""
+
+    integration: Integration
+    group_key: str
+    group_labels: Mapping[str, str]
+    alerts: tuple[Alert, ...]
+    firing: frozenset[str]
+    resolved: frozenset[str]
+    at: float
+
+    @property
+    def status(self) -> AlertStatus:
+        return (
+            AlertStatus.FIRING
+            if any(a.status_at(self.at) is AlertStatus.FIRING for a in self.alerts)
+            else AlertStatus.RESOLVED
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMarker:
+    """Why an alert is or is not being notified, in Alertmanager's API terms."""
+
+    state: str  # "active", "suppressed" or "unprocessed"
+    silenced_by: tuple[str, ...] = ()
+    inhibited_by: tuple[str, ...] = ()
+    receivers: tuple[str, ...] = ()
+
+
+@dataclass
+class _Group:
+    route: Route
+    key: str
+    labels: dict[str, str]
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    next_flush: float = 0.0
+    has_flushed: bool = False
+    in_flight: int = 0
+
+
+class Dispatcher:
+    """Alert store + aggregation groups; thread-safe (the API, ruler and ticker share it)."""
+
+    def __init__(
+        self,
+        config: AlertingConfig,
+        nflog: NotificationLog,
+        silences: SilenceStore,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._nflog = nflog
+        self._silences = silences
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._alerts: dict[str, Alert] = {}
+        self._groups: dict[str, _Group] = {}
+
+    @property
+    def config(self) -> AlertingConfig:
+        return self._config
+
+    def put(self, alerts: Iterable[Alert]) -> None:
+        """Take new or updated alerts; an alert without ``ends_at`` resolves after ``resolve_timeout``."""
+        now = self._clock()
+        with self._lock:
+            for alert in alerts:
+                if alert.ends_at is None:
+                    alert = replace(alert, ends_at=now + self._config.resolve_timeout_s)
+                if not alert.updated_at:
+                    alert = replace(alert, updated_at=now)
+                fp = alert.fingerprint
+                previous = self._alerts.get(fp)
+                if previous is not None and previous.status_at(now) is AlertStatus.FIRING:
+                    alert = replace(alert, starts_at=min(previous.starts_at, alert.starts_at))
+                self._alerts[fp] = alert
+                for route in match_routes(self._config.route, alert.labels):
+                    key = group_key(route, alert.labels)
+                    group = self._groups.get(key)
+                    if group is None:
+                        group = _Group(
+                            route,
+                            key,
+                            group_labels(route, alert.labels),
+                            next_flush=now + route.group_wait_s,
+                        )
+                        self._groups[key] = group
+                    group.alerts[fp] = alert
+                    # An alert older than group_wait need not wait again (e.g. after a restart).
+                    if not group.has_flushed and alert.starts_at + route.group_wait_s <= now:
+                        group.next_flush = min(group.next_flush, now)
+
+    def alerts(self) -> list[tuple[Alert, AlertMarker]]:
+        """Every alert in the store with its marker, for ``GET /api/v2/alerts``."""
+        now = self._clock()
+        with self._lock:
+            alerts = list(self._alerts.values())
+        firing = [a for a in alerts if a.status_at(now) is AlertStatus.FIRING]
+        out = []
+        for alert in alerts:
+            receivers = tuple(
+                dict.fromkeys(r.receiver for r in match_routes(self._config.route, alert.labels))
+            )
+            out.append((alert, self._marker(alert, firing, now, receivers)))
+        return out
+
+    def _marker(
+        self, alert: Alert, firing: list[Alert], now: float, receivers: tuple[str, ...] = ()
+    ) -> AlertMarker:
+        silenced = tuple(self._silences.muting(alert.labels, now))
+        inhibited = tuple(inhibiting(self._config.inhibit_rules, alert.labels, firing))
+        state = "suppressed" if silenced or inhibited else "active"
+        return AlertMarker(state, silenced, inhibited, receivers)
+
+    def next_due(self) -> float | None:
+        """When the earliest group wants flushing (``None`` with no groups)."""
+        with self._lock:
+            return min((g.next_flush for g in self._groups.values()), default=None)
+
+    def tick(self) -> list[Notification]:
+        """Flush every group that is due and return the notifications owed."""
+        now = self._clock()
+        out: list[Notification] = []
+        with self._lock:
+            self._gc(now)
+            firing = [a for a in self._alerts.values() if a.status_at(now) is AlertStatus.FIRING]
+            for group in list(self._groups.values()):
+                if group.next_flush > now or group.in_flight:
+                    continue
+                group.has_flushed = True
+                group.next_flush = now + group.route.group_interval_s
+                out.extend(self._flush(group, firing, now))
+        return out
+
+    def _flush(self, group: _Group, firing_all: list[Alert], now: float) -> list[Notification]:
+        visible = [
+            a for a in group.alerts.values() if self._marker(a, firing_all, now).state == "active"
+        ]
+        if not visible:
+            self._drop_resolved(group, now)
+            return []
+        visible.sort(key=lambda a: (a.starts_at, a.fingerprint))
+        firing = frozenset(a.fingerprint for a in visible if a.status_at(now) is AlertStatus.FIRING)
+        resolved = frozenset(
+            a.fingerprint for a in visible if a.status_at(now) is AlertStatus.RESOLVED
+        )
+        receiver = self._config.receivers[group.route.receiver]
+        out = []
+        for integration in receiver.integrations:
+            entry = self._nflog.get(group.key, integration.key)
+            if not _needs_update(
+                entry,
+                firing,
+                resolved,
+                integration.send_resolved,
+                group.route.repeat_interval_s,
+                now,
+            ):
+                continue
+            alerts = tuple(
+                visible
+                if integration.send_resolved
+                else [a for a in visible if a.fingerprint in firing]
+            )
+            out.append(
+                Notification(
+                    integration, group.key, dict(group.labels), alerts, firing, resolved, now
+                )
+            )
+        group.in_flight += len(out)
+        if not out:
+            self._drop_resolved(group, now)
+        return out
+
+    def delivered(self, notification: Notification, ok: bool) -> None:
+        """Record the outcome of a delivery; only a success enters the notification log."""
+        if ok:
+            self._nflog.record(
+                NotificationLogEntry(
+                    notification.group_key,
+                    notification.integration.key,
+                    notification.firing,
+                    notification.resolved,
+                    notification.at,
+                )
+            )
+        with self._lock:
+            group = self._groups.get(notification.group_key)
+            if group is None:
+                return
+            group.in_flight = max(0, group.in_flight - 1)
+            if ok and not group.in_flight:
+                self._drop_resolved(group, self._clock(), notification.resolved)
+
+    def _drop_resolved(self, group: _Group, now: float, sent: frozenset[str] | None = None) -> None:
+        for fp, alert in list(group.alerts.items()):
+            if alert.status_at(now) is AlertStatus.RESOLVED and (sent is None or fp in sent):
+                del group.alerts[fp]
+        if not group.alerts:
+            del self._groups[group.key]
+
+    def _gc(self, now: float) -> None:
+        for fp, alert in list(self._alerts.items()):
+            if alert.ends_at is not None and alert.ends_at + RESOLVED_RETENTION_S < now:
+                del self._alerts[fp]
+
+
+def _needs_update(
+    entry: NotificationLogEntry | None,
+    firing: frozenset[str],
+    resolved: frozenset[str],
+    send_resolved: bool,
+    repeat_interval_s: float,
+    now: float,
+) -> bool:
+    """Alertmanager's dedup decision for one integration."""
+    if entry is None:
+        return bool(firing)
+    if not firing <= entry.firing:
+        return True
+    if not firing:
+        # Everything resolved: tell whoever heard about firing alerts (clears the log too).
+        return bool(entry.firing)
+    if send_resolved and not resolved <= entry.resolved:
+        return True
+    return entry.sent_at <= now - repeat_interval_s

@@ -1,0 +1,27 @@
+"""Forwarding to an existing Alertmanager through its ``POST /api/v2/alerts`` API."""
+
+from __future__ import annotations
+
+from flightlog.notify.dispatcher import Notification
+from flightlog.notify.receivers.failure import post_json
+from flightlog.rules.alert import format_rfc3339
+
+__all__ = ["payload", "send"]
+
+
+def payload(notification: Notification, external_url: str) -> list[dict[str, object]]:
+    return [
+        {
+            "labels": dict(a.labels),
+            "annotations": dict(a.annotations),
+            "startsAt": format_rfc3339(a.starts_at),
+            "endsAt": format_rfc3339(a.ends_at),
+            "generatorURL": a.generator_url,
+        }
+        for a in notification.alerts
+    ]
+
+
+def send(notification: Notification, external_url: str, timeout_s: float) -> None:
+    url = str(notification.integration.options["url"]).rstrip("/") + "/api/v2/alerts"
+    post_json(url, payload(notification, external_url), timeout_s)

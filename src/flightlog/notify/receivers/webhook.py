@@ -1,0 +1,45 @@
+"""Webhook integration: Alertmanager's webhook payload (version 4), so existing consumers work."""
+
+from __future__ import annotations
+
+from flightlog.notify.dispatcher import Notification
+from flightlog.notify.receivers.failure import post_json
+
+__all__ = ["common", "payload", "send"]
+
+
+def common(values: list[dict[str, str]]) -> dict[str, str]:
+    """The key/value pairs every mapping shares."""
+    if not values:
+        return {}
+    shared = dict(values[0])
+    for other in values[1:]:
+        shared = {k: v for k, v in shared.items() if other.get(k) == v}
+    return shared
+
+
+def payload(notification: Notification, external_url: str) -> dict[str, object]:
+    max_alerts = int(notification.integration.options.get("max_alerts") or 0)
+    alerts = [a.to_api(notification.at) for a in notification.alerts]
+    truncated = 0
+    if max_alerts and len(alerts) > max_alerts:
+        truncated = len(alerts) - max_alerts
+        alerts = alerts[:max_alerts]
+    return {
+        "version": "4",
+        "groupKey": notification.group_key,
+        "truncatedAlerts": truncated,
+        "status": notification.status.value,
+        "receiver": notification.integration.receiver,
+        "groupLabels": dict(notification.group_labels),
+        "commonLabels": common([dict(a.labels) for a in notification.alerts]),
+        "commonAnnotations": common([dict(a.annotations) for a in notification.alerts]),
+        "externalURL": external_url,
+        "alerts": alerts,
+    }
+
+
+def send(notification: Notification, external_url: str, timeout_s: float) -> None:
+    post_json(
+        str(notification.integration.options["url"]), payload(notification, external_url), timeout_s
+    )

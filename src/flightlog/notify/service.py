@@ -1,0 +1,79 @@
+"""The running notification pipeline: dispatcher + delivery + a ticker thread, over one state dir.
+
+``NotifyService.open(config, state_dir)`` is what the server starts: silences and the
+notification log live in ``state_dir/notify.db`` so they survive restarts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from flightlog.notify.config import AlertingConfig
+from flightlog.notify.delivery import Delivery, RetryPolicy
+from flightlog.notify.dispatcher import Dispatcher
+from flightlog.notify.nflog import NotificationLog
+from flightlog.notify.silences import SilenceStore
+from flightlog.rules.alert import Alert
+
+__all__ = ["NotifyService"]
+
+_MAX_SLEEP_S = 0.5
+
+
+class NotifyService:
+    def __init__(
+        self,
+        config: AlertingConfig,
+        state_dir: Path,
+        external_url: str = "",
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.silences = SilenceStore(state_dir / "notify.db", clock=clock)
+        self.nflog = NotificationLog(state_dir / "notify.db")
+        self.dispatcher = Dispatcher(config, self.nflog, self.silences, clock=clock)
+        self.delivery = Delivery(self.dispatcher.delivered, external_url=external_url, retry=retry)
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def put(self, alerts: Iterable[Alert]) -> None:
+        self.dispatcher.put(alerts)
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Flush what is due and hand it to delivery; returns how many notifications left."""
+        due = self.dispatcher.tick()
+        for notification in due:
+            self.delivery.submit(notification)
+        return len(due)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="notify-ticker", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            next_due = self.dispatcher.next_due()
+            wait = (
+                _MAX_SLEEP_S
+                if next_due is None
+                else min(_MAX_SLEEP_S, max(0.0, next_due - self._clock()))
+            )
+            self._wake.wait(max(wait, 0.005))
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.delivery.stop()
+        self.silences.close()
+        self.nflog.close()

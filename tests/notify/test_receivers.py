@@ -1,0 +1,277 @@
+"""Receivers deliver real HTTP/SMTP messages; one slow receiver does not delay another."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from flightlog.notify.config import load_alerting_config
+from flightlog.notify.delivery import RetryPolicy
+from flightlog.notify.receivers.pagerduty import dedup_key
+from flightlog.notify.service import NotifyService
+from flightlog.notify.testing import RecordingReceiver
+from flightlog.rules.alert import Alert
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+FAST_RETRY = RetryPolicy(initial_backoff_s=0.01, max_backoff_s=0.05, max_attempts=3)
+
+
+def service(tmp_path: Path, receivers: list[dict], **route: object) -> NotifyService:
+    config = load_alerting_config(
+        {
+            "route": {
+                "receiver": receivers[0]["name"],
+                "group_by": ["alertname"],
+                "group_wait": "0s",
+                "group_interval": "100ms",
+                **route,
+            },
+            "receivers": receivers,
+        }
+    )
+    svc = NotifyService(config, tmp_path, external_url="http://flightlog.test", retry=FAST_RETRY)
+    svc.start()
+    return svc
+
+
+def alert(**labels: str) -> Alert:
+    return Alert(
+        labels={"alertname": "HighErrorRate", **labels},
+        annotations={"summary": "errors", "runbook_url": "http://runbook/x"},
+        starts_at=time.time(),
+        ends_at=time.time() + 600,
+        generator_url="http://flightlog.test/?query=x",
+    )
+
+
+def test_webhook_payload_is_alertmanager_v4(tmp_path: Path) -> None:
+    """The webhook body has Alertmanager's version-4 shape with fingerprints."""
+    with RecordingReceiver() as hook:
+        svc = service(
+            tmp_path, [{"name": "h", "webhook_configs": [{"url": hook.url, "max_alerts": 1}]}]
+        )
+        try:
+            svc.put([alert(service="a"), alert(service="b")])
+            body = hook.wait_for(1)[0]
+        finally:
+            svc.stop()
+    assert body["version"] == "4"
+    assert body["groupKey"] == '{}:{alertname="HighErrorRate"}'
+    assert body["status"] == "firing" and body["receiver"] == "h"
+    assert body["groupLabels"] == {"alertname": "HighErrorRate"}
+    assert body["commonLabels"] == {"alertname": "HighErrorRate"}
+    assert body["commonAnnotations"]["runbook_url"] == "http://runbook/x"
+    assert body["truncatedAlerts"] == 1 and len(body["alerts"]) == 1
+    first = body["alerts"][0]
+    assert set(first) == {
+        "status",
+        "labels",
+        "annotations",
+        "startsAt",
+        "endsAt",
+        "generatorURL",
+        "fingerprint",
+    }
+    assert len(first["fingerprint"]) == 16
+
+
+def test_slack_pagerduty_and_alertmanager_forwarding(tmp_path: Path) -> None:
+    """Slack, PagerDuty v2 and Alertmanager forwarding each get their own body shape."""
+    with RecordingReceiver() as slack, RecordingReceiver() as pd, RecordingReceiver() as am:
+        svc = service(
+            tmp_path,
+            [
+                {
+                    "name": "all",
+                    "slack_configs": [{"api_url": slack.url + "/hook", "channel": "#oncall"}],
+                    "pagerduty_configs": [{"routing_key": "abc", "url": pd.url + "/v2/enqueue"}],
+                    "alertmanager_configs": [{"url": am.url}],
+                }
+            ],
+        )
+        try:
+            firing = alert(severity="critical")
+            svc.put([firing])
+            slack_body, pd_body, am_body = (
+                slack.wait_for(1)[0],
+                pd.wait_for(1)[0],
+                am.wait_for(1)[0],
+            )
+            svc.put([Alert(firing.labels, firing.annotations, firing.starts_at, time.time())])
+            resolve = pd.wait_for(2)[1]
+        finally:
+            svc.stop()
+    assert slack_body["channel"] == "#oncall"
+    assert slack_body["attachments"][0]["title"].startswith("[FIRING:1] HighErrorRate")
+    assert pd_body["event_action"] == "trigger" and pd_body["routing_key"] == "abc"
+    assert pd_body["payload"]["severity"] == "critical"
+    assert (
+        pd_body["dedup_key"] == dedup_key('{}:{alertname="HighErrorRate"}') == resolve["dedup_key"]
+    )
+    assert resolve["event_action"] == "resolve"
+    assert am.requests[0][0] == "/api/v2/alerts" and am_body[0]["labels"]["severity"] == "critical"
+
+
+def test_email_arrives_at_real_smtp_server(tmp_path: Path) -> None:
+    """An email integration delivers to a real aiosmtpd server."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received: list = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+            received.append(message)
+
+    port = free_port()
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        svc = service(
+            tmp_path,
+            [
+                {
+                    "name": "mail",
+                    "email_configs": [
+                        {
+                            "to": "oncall@example.com",
+                            "from": "fl@example.com",
+                            "smarthost": f"127.0.0.1:{port}",
+                            "require_tls": False,
+                        }
+                    ],
+                }
+            ],
+        )
+        try:
+            svc.put([alert(service="api")])
+            deadline = time.monotonic() + 10
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            svc.stop()
+    finally:
+        controller.stop()
+    assert received, "no email arrived"
+    assert received[0]["To"] == "oncall@example.com"
+    assert received[0]["Subject"] == "[FIRING:1] HighErrorRate"
+    assert "Runbook: http://runbook/x" in received[0].get_payload()
+
+
+def test_email_requires_tls_unless_disabled(tmp_path: Path) -> None:
+    """Without STARTTLS offered and require_tls left on, the send fails and is counted."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        before = (
+            REGISTRY.get_sample_value(
+                "flightlog_notifications_failed_total",
+                {"receiver": "tls", "integration": "email", "reason": "smtp"},
+            )
+            or 0
+        )
+        svc = service(
+            tmp_path,
+            [
+                {
+                    "name": "tls",
+                    "email_configs": [
+                        {"to": "a@b", "from": "c@d", "smarthost": f"127.0.0.1:{port}"}
+                    ],
+                }
+            ],
+        )
+        try:
+            svc.put([alert()])
+            deadline = time.monotonic() + 10
+            labels = {"receiver": "tls", "integration": "email", "reason": "smtp"}
+            while (
+                REGISTRY.get_sample_value("flightlog_notifications_failed_total", labels) or 0
+            ) == before:
+                assert time.monotonic() < deadline, "failure was not counted"
+                time.sleep(0.02)
+        finally:
+            svc.stop()
+    finally:
+        controller.stop()
+
+
+def test_slow_receiver_does_not_delay_another(tmp_path: Path) -> None:
+    """A receiver that hangs until its timeout leaves the other receiver's delivery on time."""
+    with RecordingReceiver(delay_s=1.5) as slow, RecordingReceiver() as fast:
+        svc = service(
+            tmp_path,
+            [
+                {"name": "slow", "webhook_configs": [{"url": slow.url, "timeout": "1s"}]},
+                {"name": "fast", "webhook_configs": [{"url": fast.url}]},
+            ],
+            routes=[
+                {"matchers": ["alertname=~.+"], "receiver": "slow", "continue": True},
+                {"receiver": "fast"},
+            ],
+        )
+        try:
+            svc.put([alert()])
+            fast.wait_for(1, timeout_s=10)
+            slow.wait_for(1, timeout_s=10)
+            # The slow receiver records a request only after its delay; the fast one came first.
+            assert fast.requests[0][2] < slow.requests[0][2]
+        finally:
+            svc.stop()
+
+
+def test_failures_are_counted_by_reason(tmp_path: Path) -> None:
+    """A receiver answering 500 is retried and its failure counted as http_5xx."""
+    labels = {"receiver": "bad", "integration": "webhook", "reason": "http_5xx"}
+    before = REGISTRY.get_sample_value("flightlog_notification_attempts_failed_total", labels) or 0
+    with RecordingReceiver(status=500) as bad:
+        svc = service(tmp_path, [{"name": "bad", "webhook_configs": [{"url": bad.url}]}])
+        try:
+            svc.put([alert()])
+            bad.wait_for(3)
+        finally:
+            svc.stop()
+    assert (
+        REGISTRY.get_sample_value("flightlog_notification_attempts_failed_total", labels) or 0
+    ) - before >= 3
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_client_errors_are_not_retried(tmp_path: Path, status: int) -> None:
+    """A 4xx answer cannot change on retry: each notification is tried once, then given up."""
+    labels = {"receiver": "c", "integration": "webhook", "reason": "http_4xx"}
+
+    def count(name: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    before = (
+        count("flightlog_notifications_failed_total"),
+        count("flightlog_notification_attempts_failed_total"),
+    )
+    with RecordingReceiver(status=status) as bad:
+        svc = service(tmp_path, [{"name": "c", "webhook_configs": [{"url": bad.url}]}])
+        try:
+            svc.put([alert()])
+            deadline = time.monotonic() + 10
+            while count("flightlog_notifications_failed_total") == before[0]:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        finally:
+            svc.stop()
+    given_up = count("flightlog_notifications_failed_total") - before[0]
+    attempts = count("flightlog_notification_attempts_failed_total") - before[1]
+    assert given_up >= 1 and attempts == given_up
