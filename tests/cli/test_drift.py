@@ -1,0 +1,94 @@
+"""`flightlog drift` end to end: files in, report out, exit codes for drift and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from flightlog.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tables(tmp_path):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(7)
+    rows = 2_000
+    reference = pa.table(
+        {"age": rng.normal(40, 10, rows), "country": rng.choice(["DE", "FR"], rows)}
+    )
+    shifted = pa.table({"age": rng.normal(50, 10, rows), "country": rng.choice(["DE", "FR"], rows)})
+    pq.write_table(reference, tmp_path / "ref.parquet")
+    pq.write_table(shifted, tmp_path / "cur.parquet")
+    return tmp_path
+
+
+def test_json_output_and_exit_code_one_on_drift(tables) -> None:  # type: ignore[no-untyped-def]
+    """A shifted feature is listed in 'drifted' and the command exits 1."""
+    result = runner.invoke(
+        app,
+        [
+            "drift",
+            "--reference",
+            str(tables / "ref.parquet"),
+            "--current",
+            str(tables / "cur.parquet"),
+            "--output",
+            "json",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    document = orjson.loads(result.stdout)
+    assert document["drifted"] == ["age"]
+    kinds = {feature["name"]: feature["kind"] for feature in document["features"]}
+    assert kinds == {"age": "numeric", "country": "categorical"}
+
+
+def test_same_data_exits_zero_with_text_table(tables) -> None:  # type: ignore[no-untyped-def]
+    """Comparing a file with itself exits 0 and prints the summary line."""
+    reference = str(tables / "ref.parquet")
+    result = runner.invoke(app, ["drift", "--reference", reference, "--current", reference])
+    assert result.exit_code == 0, result.output
+    assert "0 of 2 features drifted" in result.stdout
+
+
+def test_html_output_to_file(tables) -> None:  # type: ignore[no-untyped-def]
+    """--output html writes a standalone page naming each feature."""
+    target = tables / "report.html"
+    result = runner.invoke(
+        app,
+        [
+            "drift",
+            "--reference",
+            str(tables / "ref.parquet"),
+            "--current",
+            str(tables / "cur.parquet"),
+            "--output",
+            "html",
+            "--output-file",
+            str(target),
+        ],
+    )
+    assert result.exit_code == 1
+    page = target.read_text()
+    assert page.startswith("<!doctype html>") and "age" in page and "<script" not in page
+
+
+@pytest.mark.parametrize(
+    "current",
+    ["no-such-file.parquet", "garbage.csv"],
+)
+def test_bad_input_is_one_line_and_exit_two(tables, current: str) -> None:  # type: ignore[no-untyped-def]
+    """A missing or unreadable current file gives exit 2 and a single error line."""
+    (tables / "garbage.csv").write_bytes(b"\xff\xfe\x00garbage\n1,2,3\n4\n")
+    argument = str(tables / current) if current == "garbage.csv" else current
+    result = runner.invoke(
+        app, ["drift", "--reference", str(tables / "ref.parquet"), "--current", argument]
+    )
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: ")

@@ -1,0 +1,106 @@
+"""Drift statistics agree with scipy and handle ties, empty bins and new categories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+from scipy.spatial import distance as scipy_distance
+
+from flightlog.monitor import stats
+
+
+@pytest.mark.parametrize(
+    ("reference_rows", "current_rows", "rounding"),
+    [
+        (50, 80, None),
+        (800, 600, 1),
+        (3_000, 3_000, None),
+        (12_000, 15_000, None),
+        (20_000, 11_000, 2),
+    ],
+)
+def test_ks_and_wasserstein_match_scipy(
+    reference_rows: int, current_rows: int, rounding: int | None
+) -> None:
+    """Statistic, p-value and Wasserstein equal scipy's, with and without tied values."""
+    rng = np.random.default_rng(reference_rows)
+    reference = rng.normal(size=reference_rows)
+    current = rng.normal(0.05, 1.1, size=current_rows)
+    if rounding is not None:
+        reference, current = np.round(reference, rounding), np.round(current, rounding)
+    result = stats.ks_and_wasserstein(np.sort(reference), np.sort(current))
+    method = "auto" if max(reference_rows, current_rows) <= stats.KS_EXACT_MAX_ROWS else "asymp"
+    expected = scipy_stats.ks_2samp(reference, current, method=method)
+    assert result.statistic == pytest.approx(expected.statistic, abs=1e-12)
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+    assert result.wasserstein == pytest.approx(
+        scipy_stats.wasserstein_distance(reference, current), rel=1e-9
+    )
+
+
+def test_ks_of_empty_sample_is_nan() -> None:
+    """A side without values yields NaN rather than an exception."""
+    result = stats.ks_and_wasserstein(np.array([1.0, 2.0]), np.array([]))
+    assert np.isnan(result.statistic) and np.isnan(result.p_value)
+
+
+def test_quantile_edges_match_numpy_quantile() -> None:
+    """Edges are numpy's default-interpolated quantiles of the reference."""
+    values = np.sort(np.random.default_rng(3).exponential(size=1_001))
+    expected = np.quantile(values, np.linspace(0, 1, 11)[1:-1])
+    np.testing.assert_allclose(stats.quantile_edges(values, 10), expected)
+
+
+def test_quantile_edges_collapse_ties() -> None:
+    """A feature that is mostly zero gets fewer, distinct edges instead of empty bins."""
+    values = np.sort(np.concatenate([np.zeros(900), np.arange(1, 101, dtype=float)]))
+    edges = stats.quantile_edges(values, 10)
+    assert len(edges) == len(set(edges.tolist())) < 9
+    counts = stats.bin_counts(values, edges)
+    assert counts.sum() == values.size
+    assert stats.psi(counts, counts) == 0.0
+
+
+def test_bin_counts_use_right_closed_bins() -> None:
+    """A value equal to an edge falls in the bin that the edge closes."""
+    counts = stats.bin_counts(np.array([0.0, 1.0, 1.0, 2.0, 3.0]), np.array([1.0, 2.0]))
+    assert counts.tolist() == [3, 1, 1]
+
+
+def test_psi_matches_formula_and_floors_empty_bins() -> None:
+    """PSI is sum((q-p) ln(q/p)) with empty bins floored at epsilon, so it stays finite."""
+    reference = np.array([50.0, 30.0, 20.0, 0.0])
+    current = np.array([40.0, 30.0, 20.0, 10.0])
+    p = np.maximum(reference / 100, stats.PSI_EPSILON)
+    q = np.maximum(current / 100, stats.PSI_EPSILON)
+    assert stats.psi(reference, current) == pytest.approx(float(np.sum((q - p) * np.log(q / p))))
+    assert np.isfinite(stats.psi(reference, current))
+
+
+def test_jensen_shannon_matches_scipy_base_2() -> None:
+    """The distance is scipy's jensenshannon with base 2 and is 1 for disjoint supports."""
+    reference, current = np.array([10.0, 20.0, 70.0]), np.array([30.0, 30.0, 40.0])
+    assert stats.jensen_shannon_distance(reference, current) == pytest.approx(
+        scipy_distance.jensenshannon(reference / 100, current / 100, base=2)
+    )
+    assert stats.jensen_shannon_distance(
+        np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    ) == pytest.approx(1.0)
+
+
+def test_chi_square_matches_scipy_and_includes_new_categories() -> None:
+    """The 2 x K homogeneity test equals scipy's chi2_contingency (no continuity correction)."""
+    categories, reference, current = stats.aligned_counts(
+        {"a": 40, "b": 60}, {"a": 30, "b": 50, "c": 20}
+    )
+    assert categories == ["a", "b", "c"]
+    statistic, p_value = stats.chi_square(reference, current)
+    expected = scipy_stats.chi2_contingency(np.array([[40, 60, 0], [30, 50, 20]]), correction=False)
+    assert statistic == pytest.approx(expected.statistic)
+    assert p_value == pytest.approx(expected.pvalue)
+
+
+def test_chi_square_of_single_category_is_no_difference() -> None:
+    """Both samples holding one and the same category cannot differ."""
+    assert stats.chi_square(np.array([5.0]), np.array([7.0])) == (0.0, 1.0)
