@@ -21,7 +21,9 @@ app = typer.Typer(
 )
 
 # Order here is the order in `flightlog --help`.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "drift",
+)
 
 
 def _version_callback(value: bool) -> None:
