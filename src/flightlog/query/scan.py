@@ -1,0 +1,142 @@
+"""DuckDB execution of the pushed-down part of a log plan.
+
+One DuckDB connection per query reads ``read_parquet([segments])`` UNION ALL the head
+(registered as an Arrow table), filtered by stream id, time range and the pushed line
+filters. A timer interrupts the connection when the tenant's query time limit passes;
+``QueryLimitError("max_query_time", ...)`` is then raised.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from flightlog.errors import QueryLimitError
+from flightlog.query.plan import LogPlan, sql_line_predicate
+
+__all__ = ["ScanRequest", "Scanner"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """Rows of ``plan`` with ``start_ns <= ts < end_ns``; ``columns`` from the row schema."""
+
+    plan: LogPlan
+    start_ns: int
+    end_ns: int
+    columns: tuple[str, ...]
+    order: str | None = None  # "ASC" | "DESC" | None
+    limit: int | None = None
+
+
+class Scanner:
+    """Runs scan requests against one store under one deadline (seconds from creation)."""
+
+    def __init__(self, store: object, tenants: Sequence[str], timeout_s: float | None) -> None:
+        self._store = store
+        self._tenants = tuple(tenants)
+        self._timeout_s = timeout_s
+        self._connection = duckdb.connect(":memory:")
+        self._timer: threading.Timer | None = None
+        self._timed_out = threading.Event()
+        if timeout_s is not None:
+            self._timer = threading.Timer(timeout_s, self._interrupt)
+            self._timer.daemon = True
+            self._timer.start()
+        self.streams: dict[int, dict[str, str]] = {}
+        self.rows_scanned = 0
+        self.segments_read = 0
+
+    def _interrupt(self) -> None:
+        self._timed_out.set()
+        self._connection.interrupt()
+
+    def check_deadline(self) -> None:
+        """Raise when the time limit passed (Python stages call this between batches)."""
+        if self._timed_out.is_set():
+            raise QueryLimitError(
+                "max_query_time",
+                f"query timed out after {self._timeout_s:g}s (max_query_time): narrow the time range or the selector",
+            )
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._connection.close()
+
+    def __enter__(self) -> Scanner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def batches(self, request: ScanRequest, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Stream the selected rows as Arrow record batches."""
+        self.check_deadline()
+        sources = self._store.scan_sources(  # type: ignore[attr-defined]
+            self._tenants,
+            request.plan.matchers,
+            request.start_ns,
+            request.end_ns,
+            request.plan.needles,
+        )
+        for stream_id, labels in sources.streams.items():
+            self.streams[stream_id] = dict(labels)
+        if not sources.stream_ids:
+            return
+        self.segments_read += len(sources.segment_paths)
+        where = [f"ts >= {int(request.start_ns)}", f"ts < {int(request.end_ns)}"]
+        ids = ", ".join(str(int(i)) for i in sources.stream_ids)
+        where.append(f"stream_id IN ({ids})")
+        where.extend(sql_line_predicate(f) for f in request.plan.pushed_filters)
+        condition = " AND ".join(where)
+        columns = ", ".join(request.columns)
+        parts = []
+        if sources.head.num_rows:
+            self._connection.register("head_rows", sources.head)
+            parts.append(f"SELECT {columns} FROM head_rows WHERE {condition}")
+        if sources.segment_paths:
+            paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sources.segment_paths)
+            parts.append(f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {condition}")
+        if not parts:
+            return
+        sql = " UNION ALL ".join(parts)
+        if request.order is not None:
+            sql = f"SELECT * FROM ({sql}) ORDER BY ts {request.order}, stream_id"
+        if request.limit is not None:
+            sql += f" LIMIT {int(request.limit)}"
+        reader = None
+        try:
+            reader = self._connection.sql(sql).to_arrow_reader(batch_rows)
+            for batch in reader:
+                self.rows_scanned += batch.num_rows
+                yield batch
+                self.check_deadline()
+        except duckdb.InterruptException:
+            self.check_deadline()
+            raise
+        finally:
+            if reader is not None:
+                reader.close()
+            if sources.head.num_rows:
+                self._connection.unregister("head_rows")
+
+    def table(self, request: ScanRequest) -> pa.Table:
+        batches = list(self.batches(request))
+        if not batches:
+            names = [c.split(" AS ")[-1] for c in request.columns]
+            schema = pa.schema([(n, _COLUMN_TYPES.get(n, pa.int64())) for n in names])
+            return schema.empty_table()
+        return pa.Table.from_batches(batches)
+
+
+_COLUMN_TYPES = {
+    "stream_id": pa.uint64(),
+    "ts": pa.int64(),
+    "line": pa.string(),
+    "metadata": pa.map_(pa.string(), pa.string()),
+}
