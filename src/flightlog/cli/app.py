@@ -22,6 +22,8 @@ app = typer.Typer(
 
 # Order here is the order in `flightlog --help`.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "serve",
+    "push",
     "drift",
 )
 

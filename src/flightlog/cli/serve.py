@@ -1,0 +1,102 @@
+"""``flightlog serve``: run the server with the embedded store.
+
+The listening socket is bound before the store is opened, so ``--port 0`` works: the
+first line printed says the real address (``flightlog listening on http://HOST:PORT``),
+which is how the test fixture finds it. SIGTERM and Ctrl-C shut down gracefully: in-flight
+requests finish, the head is flushed to a segment, the store is closed.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import typer
+
+from flightlog.config import DEFAULT_HOST, DEFAULT_PORT
+
+__all__ = ["register"]
+
+
+def serve(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="flightlog.yaml to read.", dir_okay=False
+    ),
+    data_dir: Path | None = typer.Option(
+        None,
+        "--data-dir",
+        help="Where the store keeps its files [config's data_dir, or ./flightlog-data].",
+    ),
+    host: str | None = typer.Option(None, "--host", help=f"Address to listen on [{DEFAULT_HOST}]."),
+    port: int | None = typer.Option(
+        None, "--port", help=f"Port to listen on; 0 picks a free one [{DEFAULT_PORT}]."
+    ),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Run the log server: Loki-compatible push and query API, UI, alerting."""
+    import socket
+    import sys
+
+    import uvicorn
+
+    from flightlog.config import load_config
+    from flightlog.errors import FlightlogError
+    from flightlog.server import create_app
+
+    try:
+        settings = load_config(config, data_dir=data_dir)
+    except FlightlogError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    bind_host = host or settings.server.host
+    bind_port = settings.server.port if port is None else port
+    family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((bind_host, bind_port))
+    except OSError as exc:
+        typer.echo(
+            f"error: cannot listen on {bind_host}:{bind_port}: {exc.strerror}; pick another --port",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    actual_port = sock.getsockname()[1]
+    shown_host = f"[{bind_host}]" if family == socket.AF_INET6 else bind_host
+    print(
+        f"flightlog listening on http://{shown_host}:{actual_port} (data in {settings.data_dir})",
+        flush=True,
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            lifespan="on",
+            timeout_graceful_shutdown=30,
+            access_log=False,
+        )
+    )
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; with these handlers
+    # (restored by uvicorn before it re-raises) a clean stop exits 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
+    try:
+        server.run(sockets=[sock])
+    except FlightlogError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not server.started:
+        # uvicorn swallows lifespan failures and returns; say so in one line.
+        typer.echo("error: flightlog failed to start (see the message above)", err=True)
+        sys.exit(1)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,158 @@
+"""``create_app``: the FastAPI application with every router, services and lifecycle.
+
+Routers are modules ``flightlog.server.routes.<name>`` listed in ``ROUTE_MODULES``; each
+exposes ``router`` and may expose ``on_startup(services) -> stop | None`` (see the
+``flightlog.server`` docstring). The lifespan opens the store (replaying its WAL),
+builds ``Services``, starts the maintenance task and the startup hooks, and on shutdown
+(SIGTERM through uvicorn) stops them in reverse order, flushes the head to a segment
+and closes the store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from flightlog._version import __version__
+from flightlog.config import Config
+from flightlog.ingest import Ingestor
+from flightlog.server.background import PeriodicTask
+from flightlog.server.errors import install_error_handlers
+from flightlog.server.metrics import IngestMetrics, StoreCollector
+from flightlog.server.services import Services, StartupHook, StopFunction
+
+if TYPE_CHECKING:
+    from flightlog.store import Store
+
+__all__ = ["ROUTE_MODULES", "create_app"]
+
+log = logging.getLogger("flightlog.server")
+
+# One line per API area; order matters only for overlapping paths (ui's "/" last).
+ROUTE_MODULES: tuple[str, ...] = (
+    "health",
+    "metrics",
+    "push",
+    "ui",
+)
+
+
+def _files_bytes(paths: Iterable[Path]) -> tuple[int, int]:
+    count = total = 0
+    for path in paths:
+        try:
+            total += path.stat().st_size
+        except FileNotFoundError:  # cut or retired while we looked
+            continue
+        count += 1
+    return count, total
+
+
+class _StoreWatch:
+    """Store figures for ``/metrics``, read from the data directory at scrape time.
+
+    The WAL holds exactly what the head holds (it is truncated when the head is cut),
+    so its size on disk is the head's size; flushes are counted where we trigger them.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.flushes = 0
+
+    def maintain(self) -> None:
+        self.flushes += self.store.maybe_cut()
+        self.store.apply_retention()
+
+    def figures(self) -> dict[str, float]:
+        root = self.store.config.data_dir
+        segments, segment_bytes = _files_bytes((root / "segments").glob("*/*.parquet"))
+        _, wal_bytes = _files_bytes((root / "wal").glob("*.wal"))
+        return {
+            "head_bytes": wal_bytes,
+            "segments": segments,
+            "segment_bytes": segment_bytes,
+            "flushes": self.flushes,
+        }
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    store: Store | None = None,
+    clock_ns: Callable[[], int] = time.time_ns,
+    monotonic: Callable[[], float] = time.monotonic,
+    startup_hooks: Sequence[StartupHook] = (),
+    route_modules: Sequence[str] = ROUTE_MODULES,
+) -> FastAPI:
+    """Build the app. The store is opened at startup unless one is given (then not closed).
+
+    ``startup_hooks`` run after those of the route modules (tests use them to add work).
+    """
+    config = config or Config()
+    modules = [importlib.import_module(f"flightlog.server.routes.{name}") for name in route_modules]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from flightlog.store import Store
+
+        owned = store is None
+        opened = store or await anyio.to_thread.run_sync(
+            lambda: Store.open(config.store, clock=clock_ns)
+        )
+        registry = CollectorRegistry()
+        watch = _StoreWatch(opened)
+        registry.register(StoreCollector(watch.figures))
+        services = Services(
+            config=config,
+            store=opened,
+            ingestor=Ingestor(config.limits, monotonic=monotonic, clock_ns=clock_ns),
+            registry=registry,
+            ingest_metrics=IngestMetrics.create(registry),
+            clock_ns=clock_ns,
+            monotonic=monotonic,
+        )
+        maintenance = PeriodicTask(
+            "store-maintenance", config.server.maintenance_interval_secs, watch.maintain
+        )
+        stops: list[StopFunction] = [maintenance.stop]
+        hooks = [getattr(m, "on_startup", None) for m in modules] + list(startup_hooks)
+        try:
+            maintenance.start()
+            for hook in hooks:
+                if hook is not None:
+                    stop = hook(services)
+                    if stop is not None:
+                        stops.append(stop)
+            app.state.services = services
+            yield
+        finally:
+            app.state.services = None
+            for stop in reversed(stops):
+                stop()
+            # Flush the head so a restart has nothing to replay (graceful shutdown).
+            await anyio.to_thread.run_sync(opened.flush)
+            if owned:
+                await anyio.to_thread.run_sync(opened.close)
+            log.info("flightlog stopped; head flushed to segments")
+
+    app = FastAPI(
+        title="flightlog",
+        version=__version__,
+        description="Log aggregation with a Loki-compatible API, alerting and ML run diagnostics.",
+        lifespan=lifespan,
+    )
+    app.state.services = None
+    app.state.config = config
+    install_error_handlers(app)
+    for module in modules:
+        app.include_router(module.router)
+    return app
