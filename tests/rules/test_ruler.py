@@ -1,0 +1,180 @@
+"""The ruler over a real store and the real LogQL engine, with a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flightlog.model import PushRequest, StreamBatch, canonical_labels
+from flightlog.query import Engine
+from flightlog.rules.alert import Alert
+from flightlog.rules.loader import parse_rule_groups
+from flightlog.rules.querier import EngineQuerier
+from flightlog.rules.ruler import Ruler, watchdog_group
+from flightlog.rules.state_db import RulesStateDB
+from flightlog.store import Store, StoreConfig
+
+S = 1_000_000_000
+T0 = 1_767_225_600 * S
+
+RULES = """
+groups:
+  - name: api
+    interval: 1m
+    rules:
+      - record: service:errors:count1m
+        expr: sum by (service) (count_over_time({env="prod"} |= "error" [1m]))
+      - alert: ApiErrors
+        expr: sum by (service) (count_over_time({env="prod"} |= "error" [1m])) > 2
+        for: 2m
+        labels: {severity: high}
+        annotations:
+          summary: "{{ $labels.service }}: {{ $value }} errors in 1m"
+      - alert: ApiErrorsFromRecorded
+        expr: service:errors:count1m{service="api"} > 2
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(StoreConfig(tmp_path / "data", fsync=False))
+    yield opened
+    opened.close()
+
+
+def push_errors(store: Store, at_ns: int, count: int, service: str = "api") -> None:
+    lines = [f'level=error msg="upstream failed" n={i}' for i in range(count)]
+    batch = StreamBatch(
+        canonical_labels({"service": service, "env": "prod"}),
+        [at_ns + i for i in range(count)],
+        lines,
+        [None] * count,
+    )
+    store.append(PushRequest("default", (batch,)))
+
+
+def make_ruler(tmp_path: Path, store: Store, sent: list[Alert], clock: Clock) -> Ruler:
+    groups = parse_rule_groups(RULES, "rules.yaml")
+    return Ruler(
+        EngineQuerier(Engine(store)),
+        RulesStateDB(tmp_path / "rules.db"),
+        notify=sent.extend,
+        clock_ns=clock,
+        external_url="http://fl",
+        file_groups=groups,
+    )
+
+
+def states(ruler: Ruler, rule: str) -> list[str]:
+    ((_, _, alerts, _, _),) = ruler.snapshot()
+    return [a.state.value for a in alerts[rule].values()]
+
+
+def test_rule_fires_after_for_and_resolves(tmp_path: Path, store: Store) -> None:
+    """Errors over the threshold go pending, fire after `for`, and resolve when they stop."""
+    clock, sent = Clock(), []
+    ruler = make_ruler(tmp_path, store, sent, clock)
+    for minute in range(4):
+        push_errors(store, T0 + minute * 60 * S - 30 * S, 5)
+    push_errors(store, T0, 1, service="quiet")
+    ruler.run_due(T0)
+    assert states(ruler, "ApiErrors") == ["pending"]
+    ruler.run_due(T0 + 60 * S)
+    assert states(ruler, "ApiErrors") == ["pending"]
+    ruler.run_due(T0 + 120 * S)
+    assert states(ruler, "ApiErrors") == ["firing"]
+    firing = [a for a in sent if a.name == "ApiErrors"][-1]
+    assert firing.labels == {"alertname": "ApiErrors", "service": "api", "severity": "high"}
+    assert firing.annotations["summary"] == "api: 5 errors in 1m"
+    assert firing.generator_url.startswith("http://fl/?query=")
+    ruler.run_due(T0 + 300 * S)  # no errors in the last minute any more
+    assert states(ruler, "ApiErrors") == ["inactive"]
+    resolved = [a for a in sent if a.name == "ApiErrors"][-1]
+    assert resolved.ends_at == (T0 + 300 * S) / S
+
+
+def test_recording_rule_feeds_alert_on_recorded_series(tmp_path: Path, store: Store) -> None:
+    """A recording rule's samples are stored and an alert over the recorded series fires."""
+    clock, sent = Clock(), []
+    ruler = make_ruler(tmp_path, store, sent, clock)
+    push_errors(store, T0 - 10 * S, 4)
+    ruler.run_due(T0)
+    recorded = ruler.state.read_recorded("service:errors:count1m", {}, T0, "default")
+    assert [(s.labels, s.value) for s in recorded] == [
+        ({"__name__": "service:errors:count1m", "service": "api"}, 4.0)
+    ]
+    assert states(ruler, "ApiErrorsFromRecorded") == ["firing"]
+
+
+def test_state_survives_restart_without_flapping(tmp_path: Path, store: Store) -> None:
+    """A new ruler on the same state file keeps firing alerts firing and pending timers running."""
+    clock, sent = Clock(), []
+    ruler = make_ruler(tmp_path, store, sent, clock)
+    for minute in range(5):
+        push_errors(store, T0 + minute * 60 * S - 30 * S, 5)
+    ruler.run_due(T0)
+    ruler.run_due(T0 + 120 * S)
+    assert states(ruler, "ApiErrors") == ["firing"]
+    ruler.state.close()
+    restarted = make_ruler(tmp_path, store, sent, clock)
+    assert states(restarted, "ApiErrors") == ["firing"]
+    restarted.run_due(T0 + 180 * S)
+    assert states(restarted, "ApiErrors") == ["firing"]
+    ((_, _, alerts, _, _),) = restarted.snapshot()
+    (alert,) = alerts["ApiErrors"].values()
+    assert alert.active_at_ns == T0 and alert.fired_at_ns == T0 + 120 * S
+
+
+def test_query_error_marks_rule_unhealthy_and_keeps_state(tmp_path: Path) -> None:
+    """A failing query sets health to err with the message; other rules still run."""
+    from flightlog.errors import QueryError
+
+    def broken(expr: str, ts_ns: int, tenant: str) -> list:
+        raise QueryError("store unavailable")
+
+    ruler = Ruler(broken, RulesStateDB(tmp_path / "r.db"), file_groups=[watchdog_group()])
+    group = parse_rule_groups(RULES, "rules.yaml")[0]
+    ruler.evaluate_group(group, T0)
+    snapshot = {g.name: h for g, h, _, _, _ in ruler.snapshot()}
+    assert snapshot["api"]["ApiErrors"].health == "err"
+    assert "store unavailable" in snapshot["api"]["ApiErrors"].last_error
+
+
+def test_watchdog_always_fires(tmp_path: Path) -> None:
+    """The watchdog group fires on every evaluation without touching the store."""
+    sent: list[Alert] = []
+
+    def unused(expr: str, ts_ns: int, tenant: str) -> list:
+        raise AssertionError("watchdog must not query the store")
+
+    ruler = Ruler(
+        unused, RulesStateDB(tmp_path / "r.db"), notify=sent.extend, file_groups=[watchdog_group()]
+    )
+    ruler.run_due(T0)
+    ruler.run_due(T0 + 60 * S)
+    assert [a.name for a in sent] == ["Watchdog", "Watchdog"]
+    assert sent[-1].status_at(T0 / S + 60).value == "firing"
+
+
+def test_api_groups_persist(tmp_path: Path) -> None:
+    """Groups set through the ruler API are kept in the state DB and reloaded."""
+    ruler = Ruler(lambda e, t, n: [], RulesStateDB(tmp_path / "r.db"))
+    ruler.put_group(
+        "team-a", "ns1", "name: g1\ninterval: 10s\nrules:\n  - alert: X\n    expr: vector(1)\n"
+    )
+    again = Ruler(lambda e, t, n: [], RulesStateDB(tmp_path / "r.db"))
+    assert [(g.tenant, g.namespace, g.name, g.interval_s) for g in again.groups()] == [
+        ("team-a", "ns1", "g1", 10.0)
+    ]
+    assert again.delete_groups("team-a", "ns1") == 1
+    assert again.groups() == []
