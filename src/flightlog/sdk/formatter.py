@@ -1,0 +1,167 @@
+"""``JSONFormatter``: one JSON object per line for any stdlib ``logging`` record.
+
+An event is a plain dict built from a ``LogRecord``::
+
+    {"ts": "2026-11-23T20:34:38.123456789Z", "level": "INFO", "logger": "app",
+     "msg": "...", <bound context>, <extra=...>, "exception": {...}, "traceback": "..."}
+
+The formatter is on the hot path of every log call, so it avoids work it does not need:
+the set of standard ``LogRecord`` attributes is computed once, the extras are found
+with one C-level set difference, the RFC 3339 date prefix is cached per second, and
+OpenTelemetry is consulted only when the application already imported it.
+
+Processors (redaction, sampling, ...) run in ``EventFilter``, attached to a handler,
+because only a filter can drop a record; the filter hands its processed event to the
+formatter through the record.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from flightlog.sdk.context import _context, trace_ids
+from flightlog.sdk.processors import Processor, run_processors
+
+__all__ = ["EventFilter", "JSONFormatter", "build_event", "exception_event", "format_ts_ns"]
+
+_PROCESSED_ATTR = "_flightlog_event"
+
+# Every attribute a bare LogRecord has, plus the ones Formatter.format adds and the ones
+# newer Pythons add, so that everything else on the record is an ``extra=`` field.
+STANDARD_ATTRS: frozenset[str] = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__
+) | {"message", "asctime", "taskName", _PROCESSED_ATTR}
+
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(value: Any) -> Any:
+    """Serialise what orjson cannot: sets as lists, everything else through ``str``."""
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return str(value)
+
+
+class _TimestampCache:
+    """RFC 3339 UTC timestamps with ns digits; the date-time prefix is cached per second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def format_ns(self, ts_ns: int) -> str:
+        second, fraction = divmod(ts_ns, 1_000_000_000)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{fraction:09d}Z"
+
+
+_timestamps = _TimestampCache()
+
+
+def format_ts_ns(ts_ns: int) -> str:
+    """Render nanoseconds since the epoch as RFC 3339 UTC, e.g. ``...T20:34:38.000000001Z``."""
+    return _timestamps.format_ns(ts_ns)
+
+
+def exception_event(
+    exc_type: type[BaseException] | None,
+    exc: BaseException | None,
+    tb: TracebackType | None,
+) -> dict[str, Any]:
+    """Structured form of an exception: ``{type, message, frames: [{file, line, function}]}``."""
+    frames = [
+        {"file": frame.filename, "line": frame.lineno, "function": frame.name}
+        for frame in traceback.extract_tb(tb)
+    ]
+    return {
+        "type": exc_type.__qualname__ if exc_type is not None else "None",
+        "message": str(exc) if exc is not None else "",
+        "frames": frames,
+    }
+
+
+def build_event(record: logging.LogRecord) -> dict[str, Any]:
+    """The event dict of a record: base fields, bound context, trace IDs, extras, exception."""
+    event: dict[str, Any] = {
+        "ts": _timestamps.format_ns(int(record.created * 1e9)),
+        "level": record.levelname,
+        "logger": record.name,
+        "msg": record.getMessage(),
+    }
+    bound = _context.get()
+    if bound:
+        event.update(bound)
+    if "opentelemetry.trace" in sys.modules:
+        ids = trace_ids()
+        if ids is not None:
+            event.setdefault("trace_id", ids[0])
+            event.setdefault("span_id", ids[1])
+    attrs = record.__dict__
+    extra_names = attrs.keys() - STANDARD_ATTRS
+    if extra_names:
+        for name in extra_names:
+            event[name] = attrs[name]
+    if record.exc_info and record.exc_info[0] is not None:
+        event["exception"] = exception_event(*record.exc_info)
+        event["traceback"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+    elif record.exc_text:
+        event["traceback"] = record.exc_text
+    if record.stack_info:
+        event["stack"] = record.stack_info
+    return event
+
+
+class EventFilter(logging.Filter):
+    """Runs processors over a record's event; drops the record when one returns ``None``.
+
+    Attach it to a handler (not a logger) so that it sees records from every logger,
+    including third-party libraries'. The processed event rides on the record to that
+    handler's ``JSONFormatter``; filters sharing the same ``processors`` tuple reuse it.
+    """
+
+    def __init__(self, processors: Sequence[Processor]) -> None:
+        super().__init__()
+        self.processors = processors if isinstance(processors, tuple) else tuple(processors)
+        self.dropped: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Several handlers sharing one processor chain process a record once.
+        cached = record.__dict__.get(_PROCESSED_ATTR)
+        if cached is not None and cached[0] is self.processors:
+            return cached[1] is not None
+        event = run_processors(self.processors, build_event(record), self.dropped)
+        record.__dict__[_PROCESSED_ATTR] = (self.processors, event)
+        return event is not None
+
+
+class JSONFormatter(logging.Formatter):
+    """Formats each record as one line of JSON (orjson); see the module docstring."""
+
+    def __init__(self, static_fields: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self._static = dict(static_fields or {})
+
+    def event(self, record: logging.LogRecord) -> Mapping[str, Any]:
+        """The processed event for ``record`` (built here when no ``EventFilter`` ran)."""
+        cached = record.__dict__.get(_PROCESSED_ATTR)
+        event = cached[1] if cached is not None else None
+        if event is None:
+            event = build_event(record)
+        if self._static:
+            event = {**self._static, **event}
+        return event
+
+    def format(self, record: logging.LogRecord) -> str:
+        return orjson.dumps(self.event(record), default=_default, option=_ORJSON_OPTIONS).decode()

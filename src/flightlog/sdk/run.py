@@ -1,0 +1,563 @@
+"""``Run``: one training run's logging, from the first config to the final summary.
+
+    with flightlog.Run("resnet", config={"lr": 1e-3}, dir="logs") as run:
+        for epoch in range(1, 11):
+            run.start_epoch(epoch, total_epochs=10)
+            for step, batch in enumerate(loader):
+                ...
+                run.log_batch(step=step, epoch=epoch, loss=loss, accuracy=acc)
+            run.log_validation(epoch, {"loss": val_loss, "accuracy": val_acc})
+
+``log_batch`` is the hot path: it appends one tuple to a deque and returns; the
+``RunWriter`` thread does the rest (see ``run_writer``). Every other call builds its
+record at once, queues it for the files and also logs it through the stdlib logger
+``flightlog.run.<name>`` so that ``flightlog.configure()``'s console and shipping see it.
+While the run is entered, ``run_id`` is bound in the log context (``flightlog.bind``).
+``<name>_summary.json`` is written when the run ends, also when it dies of an exception.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import platform
+import secrets
+import socket
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from flightlog.sdk.clock import Clock, SystemClock
+from flightlog.sdk.configure import active_configuration
+from flightlog.sdk.context import _context, bind
+from flightlog.sdk.formatter import STANDARD_ATTRS, _default, exception_event, format_ts_ns
+from flightlog.sdk.model_info import describe_model
+from flightlog.sdk.processors import Processor, Redactor, run_processors
+from flightlog.sdk.progress import Progress, ProgressTracker
+from flightlog.sdk.rotating import RotationPolicy
+from flightlog.sdk.run_writer import ERRORS, MAIN, METRICS, TRAINING, RunWriter
+from flightlog.sdk.shipper import event_to_entry
+from flightlog.sdk.system_metrics import SystemMonitor, sample_system_metrics
+
+__all__ = ["Run", "RunStatus"]
+
+
+class RunStatus:
+    """Completion status written to the summary."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    ABORTED = "aborted"  # the process exited without the run being finished
+
+
+def _new_run_id(name: str, now_ns: int) -> str:
+    stamp = dt.datetime.fromtimestamp(now_ns / 1e9, dt.UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{name}-{stamp}-{secrets.token_hex(3)}"
+
+
+def _lower_better(metric: str) -> bool:
+    lowered = metric.lower()
+    return any(word in lowered for word in ("loss", "error", "perplexity", "mse", "mae", "rmse"))
+
+
+class Run:
+    """A training run's logger; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        config: Mapping[str, Any] | None = None,
+        dir: str | os.PathLike[str] = "logs",
+        *,
+        run_id: str | None = None,
+        level: int = logging.INFO,
+        rotation: RotationPolicy | None = None,
+        monitor: str | None = None,
+        system_metrics_interval_secs: float | None = None,
+        flush_interval_secs: float = 0.5,
+        training_log_every_n_steps: int = 1,
+        processors: tuple[Processor, ...] | None = None,
+        console: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
+        if not name or "/" in name or "\\" in name:
+            raise ValueError(f"run name {name!r} must be non-empty and contain no path separator")
+        self.name = name
+        self.clock: Clock = clock or SystemClock()
+        self.config: dict[str, Any] = dict(config or {})
+        self.dir = Path(dir)
+        self.run_id = run_id or _new_run_id(name, self.clock.time_ns())
+        self.level = level
+        self.monitor = monitor
+        self.status = RunStatus.RUNNING
+        active = active_configuration()
+        if processors is None:
+            processors = active.processors if active is not None else (Redactor(),)
+        ship = None
+        if active is not None and active.shipper is not None:
+            shipper, labels = active.shipper, {**active.labels, "run_id": self.run_id}
+
+            def ship(record: Mapping[str, Any]) -> None:
+                shipper.submit(event_to_entry(record, labels, self.clock.time_ns()))
+
+        # The summary is no event stream: only redaction (not sampling) applies to it.
+        self._redactors = tuple(p for p in processors if isinstance(p, Redactor))
+        self._writer = RunWriter(
+            self.dir,
+            name,
+            self.run_id,
+            rotation,
+            level,
+            processors,
+            ship,
+            flush_interval_secs,
+            training_log_every_n_steps,
+        )
+        self._queue = self._writer.queue
+        self._time_ns = self.clock.time_ns
+        self.logger = logging.getLogger(f"flightlog.run.{name}")
+        self._console: logging.Handler | None = None
+        if console:
+            self._console = logging.StreamHandler(sys.stdout)
+            self._console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            self.logger.addHandler(self._console)
+        self.hyperparameters: dict[str, Any] = {}
+        self.model_info: dict[str, Any] | None = None
+        self.errors_by_type: dict[str, int] = {}
+        self.epochs_started = 0
+        self.epochs_completed = 0
+        self.validations = 0
+        self.best: dict[str, Any] | None = None
+        self.final_metrics: dict[str, Any] = {}
+        self._epoch_started: dict[int, float] = {}
+        self._started_ns = self.clock.time_ns()
+        self._started_mono = self.clock.monotonic()
+        self._ended_ns: int | None = None
+        self._progress = ProgressTracker(self._started_mono)
+        self._interval = system_metrics_interval_secs
+        self._system: SystemMonitor | None = None
+        self._context_token: Any = None
+        self._open = False
+        self._status_at_exit = RunStatus.ABORTED
+        self.summary_path = self.dir / f"{name}_summary.json"
+        self.paths = dict(
+            zip(("main", "training", "errors", "metrics"), self._writer.paths.values(), strict=True)
+        )
+        self.start()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the writer (and system metrics); called by the constructor."""
+        if self._open:
+            return
+        self._open = True
+        self._writer.start()
+        atexit.register(self._at_exit)
+        self._emit(
+            "run_start",
+            f"run {self.name} started (run_id={self.run_id})",
+            MAIN | TRAINING | METRICS,
+            config=self.config,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            python=platform.python_version(),
+        )
+        # The files show the run at once, even if the process dies before the first flush.
+        self._writer.drain()
+        if self._interval is not None:
+            self._system = SystemMonitor(self._interval, self._system_sample)
+            self._system.start()
+
+    def __enter__(self) -> Run:
+        self._context_token = bind(run_id=self.run_id)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            status = (
+                RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+            )
+            self.log_error(exc, operation="run", severity="CRITICAL")
+            self.finish(status)
+        else:
+            self.finish(RunStatus.COMPLETED)
+        if self._context_token is not None:
+            _context.reset(self._context_token)
+            self._context_token = None
+
+    def _at_exit(self) -> None:
+        if self._open:
+            self.finish(self._status_at_exit)
+
+    def _reopen(self) -> None:
+        """Logging after ``finish()`` reopens the files; the summary is rewritten at exit."""
+        self._open = True
+        self._status_at_exit = self.status
+        self._writer.start()
+        atexit.register(self._at_exit)
+
+    def finish(
+        self, status: str = RunStatus.COMPLETED, final_metrics: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """End the run: flush the files, write ``<name>_summary.json``, return the summary."""
+        if not self._open:
+            return self.summary()
+        if final_metrics:
+            self.final_metrics.update(final_metrics)
+        if self._system is not None:
+            self._system.stop()
+        self.status = status
+        self._ended_ns = self.clock.time_ns()
+        level = "INFO" if status == RunStatus.COMPLETED else "ERROR"
+        self._emit(
+            "run_end",
+            f"run {self.name} {status} after {self._duration_secs():.1f}s",
+            MAIN | TRAINING | METRICS,
+            level=level,
+            status=status,
+            final_metrics=self.final_metrics,
+        )
+        self._open = False
+        self._writer.close()
+        summary = self.summary()
+        redacted = run_processors(self._redactors, summary, {})
+        summary = redacted if redacted is not None else summary
+        tmp = self.summary_path.with_suffix(".json.tmp")
+        tmp.write_bytes(
+            orjson.dumps(
+                summary, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+            )
+        )
+        os.replace(tmp, self.summary_path)
+        atexit.unregister(self._at_exit)
+        if self._console is not None:
+            self.logger.removeHandler(self._console)
+        return summary
+
+    def flush(self) -> None:
+        """Write everything logged so far to the files now."""
+        self._writer.drain()
+
+    # -- records -----------------------------------------------------------------------
+    def _emit(
+        self,
+        event: str,
+        msg: str,
+        targets: int,
+        level: str = "INFO",
+        echo_level: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Queue a record for the files and echo it to the stdlib logger (at ``echo_level``)."""
+        record: dict[str, Any] = {
+            "ts": format_ts_ns(self.clock.time_ns()),
+            "event": event,
+            "run_id": self.run_id,
+            "level": level,
+            "msg": msg,
+        }
+        record.update(fields)
+        if not self._open:
+            self._reopen()
+        self._queue.append([targets, record])
+        level_no = logging.getLevelName(echo_level or level)
+        if isinstance(level_no, int) and self.logger.isEnabledFor(level_no):
+            extra = {
+                k: v
+                for k, v in record.items()
+                if k not in STANDARD_ATTRS and k not in ("ts", "msg", "level")
+            }
+            self.logger.log(level_no, msg, extra=extra)
+        return record
+
+    def log_batch(self, step: int | None = None, epoch: int | None = None, **metrics: Any) -> None:
+        """Record one training step's metrics (hot path: one deque append)."""
+        self._queue.append((self._time_ns(), step, epoch, metrics))
+        if len(self._queue) >= 4096:
+            self._writer.wake_if_large()
+
+    def log_metrics(
+        self,
+        metrics: Mapping[str, Any],
+        *,
+        split: str = "train",
+        step: int | None = None,
+        epoch: int | None = None,
+        event: str = "metrics",
+    ) -> None:
+        """Record named metrics of any split (``"val"``, ``"test"``, ...) as one record."""
+        self._emit(
+            event,
+            f"{split} metrics " + " ".join(f"{k}={v}" for k, v in metrics.items()),
+            TRAINING | METRICS,
+            split=split,
+            step=step,
+            epoch=epoch,
+            metrics=dict(metrics),
+        )
+
+    def log_validation(
+        self, epoch: int, metrics: Mapping[str, Any], is_best: bool | None = None
+    ) -> bool:
+        """Record validation results; tracks the best so far (by ``monitor``, else loss/accuracy)."""
+        self.validations += 1
+        metric = self.monitor or next(
+            (m for m in ("loss", "accuracy", "acc") if m in metrics), None
+        )
+        if is_best is None and metric is not None and metric in metrics:
+            value = metrics[metric]
+            best_value = None if self.best is None else self.best["metrics"].get(metric)
+            if best_value is None:
+                is_best = True
+            else:
+                is_best = value < best_value if _lower_better(metric) else value > best_value
+        is_best = bool(is_best)
+        if is_best:
+            self.best = {"epoch": epoch, "metrics": dict(metrics), "metric": metric}
+        text = " ".join(
+            f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+        )
+        targets = TRAINING | METRICS | (MAIN if is_best else 0)
+        self._emit(
+            "validation",
+            f"validation epoch {epoch}: {text}" + (" (best so far)" if is_best else ""),
+            targets,
+            split="val",
+            epoch=epoch,
+            metrics=dict(metrics),
+            is_best=is_best,
+        )
+        return is_best
+
+    def log_hyperparameters(self, params: Mapping[str, Any]) -> None:
+        self.hyperparameters.update(params)
+        self._emit(
+            "hyperparameters",
+            "hyperparameters " + orjson.dumps(dict(params), default=_default).decode(),
+            MAIN | METRICS,
+            hyperparameters=dict(params),
+        )
+
+    def log_model_info(self, model: Any, **extra: Any) -> dict[str, Any]:
+        info = {**describe_model(model), **extra}
+        self.model_info = info
+        counts = (
+            f", {info['total_params']:,} parameters ({info['trainable_params']:,} trainable)"
+            if "total_params" in info
+            else ""
+        )
+        self._emit("model", f"model {info['class']}{counts}", MAIN | METRICS, model=info)
+        return info
+
+    def start_epoch(self, epoch: int, total_epochs: int | None = None) -> None:
+        self.epochs_started += 1
+        self._epoch_started[epoch] = self.clock.monotonic()
+        of = f"/{total_epochs}" if total_epochs else ""
+        self._emit(
+            "epoch_start",
+            f"epoch {epoch}{of} started",
+            MAIN | TRAINING,
+            epoch=epoch,
+            total_epochs=total_epochs,
+        )
+
+    def end_epoch(self, epoch: int, metrics: Mapping[str, Any] | None = None) -> None:
+        self.epochs_completed += 1
+        started = self._epoch_started.pop(epoch, None)
+        duration = self.clock.monotonic() - started if started is not None else None
+        took = f" in {duration:.2f}s" if duration is not None else ""
+        self._emit(
+            "epoch_end",
+            f"epoch {epoch} finished{took}",
+            MAIN | TRAINING | METRICS,
+            split="epoch",
+            epoch=epoch,
+            duration_secs=duration,
+            metrics=dict(metrics or {}),
+        )
+
+    def log_error(
+        self,
+        error: BaseException,
+        operation: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        severity: str = "ERROR",
+    ) -> dict[str, Any]:
+        """Record an error with its structured exception, traceback and context."""
+        kind = type(error).__qualname__
+        # The same exception logged again (by an operation, then by the caller's except
+        # block) is written with its new context but counted once.
+        repeated = getattr(error, "_flightlog_logged", None) == self.run_id
+        if not repeated:
+            self.errors_by_type[kind] = self.errors_by_type.get(kind, 0) + 1
+            try:
+                error._flightlog_logged = self.run_id  # type: ignore[attr-defined]
+            except AttributeError:  # exceptions with __slots__ cannot be marked
+                pass
+        where = f" in {operation}" if operation else ""
+        return self._emit(
+            "error",
+            f"{kind}{where}: {error}",
+            MAIN | ERRORS | METRICS,
+            level=severity.upper(),
+            operation=operation,
+            error_type=kind,
+            error_message=str(error),
+            exception=exception_event(type(error), error, error.__traceback__),
+            traceback="".join(
+                traceback.format_exception(type(error), error, error.__traceback__)
+            ).rstrip(),
+            context=dict(context or {}),
+            repeated=repeated,
+        )
+
+    @contextmanager
+    def operation(self, name: str, **context: Any) -> Iterator[None]:
+        """Time a named operation; log start, end and duration; record (and re-raise) errors."""
+        self._emit("operation_start", f"{name} started", MAIN, operation=name)
+        started = self.clock.monotonic()
+        try:
+            yield
+        except BaseException as exc:
+            duration = self.clock.monotonic() - started
+            self.log_error(exc, operation=name, context={**context, "duration_secs": duration})
+            self._emit(
+                "operation_end",
+                f"{name} failed after {duration:.3f}s",
+                MAIN | METRICS,
+                level="ERROR",
+                operation=name,
+                duration_secs=duration,
+                status="failed",
+            )
+            raise
+        duration = self.clock.monotonic() - started
+        self._emit(
+            "operation_end",
+            f"{name} finished in {duration:.3f}s",
+            MAIN | METRICS,
+            operation=name,
+            duration_secs=duration,
+            status="ok",
+        )
+
+    def log_performance(self, batch_time: float, data_time: float | None = None) -> None:
+        metrics = {"batch_time": batch_time} | (
+            {"data_time": data_time} if data_time is not None else {}
+        )
+        self._emit(
+            "performance",
+            "performance " + " ".join(f"{k}={v:.4f}s" for k, v in metrics.items()),
+            TRAINING | METRICS,
+            level="DEBUG",
+            split="perf",
+            metrics=metrics,
+        )
+
+    def log_system_metrics(self) -> dict[str, float]:
+        """Sample memory/CPU/GPU once now and record it."""
+        sample = sample_system_metrics()
+        self._system_sample(sample)
+        return sample
+
+    def _system_sample(self, sample: Mapping[str, float]) -> None:
+        text = f"memory rss={sample.get('process_rss_gb', 0):.2f}GB cpu={sample.get('cpu_pct', 0):.0f}%"
+        self._emit("system", text, METRICS, level="DEBUG", split="system", metrics=dict(sample))
+
+    def progress(self, epoch: int, batch: int, total_batches: int, total_epochs: int) -> Progress:
+        """Update progress; logs each 10 % of an epoch and the 25/50/75/90/100 % milestones."""
+        previous = self._progress.last
+        state = self._progress.update(
+            epoch, batch, total_batches, total_epochs, self.clock.monotonic()
+        )
+        step_pct = 10.0
+        crossed = (
+            previous is None
+            or previous.epoch != epoch
+            or int(state.epoch_pct // step_pct) != int(previous.epoch_pct // step_pct)
+        )
+        eta = (
+            f", ETA {dt.timedelta(seconds=round(state.eta_secs))}"
+            if state.eta_secs is not None
+            else ""
+        )
+        rate = f", {state.batches_per_sec:.1f} batches/s" if state.batches_per_sec else ""
+        if crossed:
+            self._emit(
+                "progress",
+                f"epoch {epoch}/{total_epochs} {state.epoch_pct:.0f}% | overall {state.overall_pct:.1f}%{rate}{eta}",
+                TRAINING,
+                echo_level="DEBUG",
+                epoch=epoch,
+                batch=batch,
+                epoch_pct=state.epoch_pct,
+                overall_pct=state.overall_pct,
+                batches_per_sec=state.batches_per_sec,
+                eta_secs=state.eta_secs,
+            )
+        for milestone in state.new_milestones:
+            self._emit(
+                "milestone",
+                f"milestone: {milestone}% of training done{eta}",
+                MAIN | TRAINING | METRICS,
+                milestone_pct=milestone,
+                epoch=epoch,
+                batch=batch,
+                batches_per_sec=state.batches_per_sec,
+                eta_secs=state.eta_secs,
+            )
+        return state
+
+    # -- summary -----------------------------------------------------------------------
+    def _duration_secs(self) -> float:
+        end = self._ended_ns if self._ended_ns is not None else self.clock.time_ns()
+        return (end - self._started_ns) / 1e9
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, duration, per-metric min/max/mean/std, errors by type, status."""
+        if self._queue and not self._open:
+            self._reopen()  # log_batch after finish(): keep those records too
+        if self._open:
+            self._writer.drain()
+        writer = self._writer
+        return {
+            "name": self.name,
+            "run_id": self.run_id,
+            "status": self.status,
+            "started_at": format_ts_ns(self._started_ns),
+            "ended_at": format_ts_ns(self._ended_ns) if self._ended_ns is not None else None,
+            "duration_secs": self._duration_secs(),
+            "config": self.config,
+            "hyperparameters": self.hyperparameters,
+            "model": self.model_info,
+            "counts": {
+                "metrics_records": writer.metrics_records,
+                "batches": writer.batch_records,
+                "epochs_started": self.epochs_started,
+                "epochs_completed": self.epochs_completed,
+                "validations": self.validations,
+                "errors": sum(self.errors_by_type.values()),
+            },
+            "metrics": {key: stats.as_dict() for key, stats in sorted(writer.stats.items())},
+            "best": self.best,
+            "final_metrics": self.final_metrics,
+            "errors_by_type": dict(self.errors_by_type),
+            "dropped_records": dict(writer.dropped),
+            "write_errors": writer.write_errors,
+            "files": {kind: str(path) for kind, path in self.paths.items()},
+        }

@@ -1,0 +1,242 @@
+"""The background writer of a ``Run``: turns queued records into the run's files.
+
+The caller's hot path (``Run.log_batch``) only appends a tuple to a deque; this writer,
+on its own thread, drains the deque every ``flush_interval_secs`` (or sooner when it
+grows), runs the processors (redaction), writes each record to the files it belongs to,
+updates the running statistics, and hands metrics records to the shipper. Files::
+
+    <name>_main.log       human lines: run lifecycle, config, epochs, milestones, errors
+    <name>_training.log   human lines: batches, epochs, validation, progress
+    <name>_errors.log     human lines with traceback and context, one block per error
+    <name>_metrics.jsonl  one JSON object per metrics record (the machine-readable source)
+
+Non-finite metric values are written as the strings ``"nan"``, ``"inf"``, ``"-inf"``
+because JSON has no literal for them and ``null`` would hide a diverging run.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from flightlog.sdk.formatter import _default, format_ts_ns
+from flightlog.sdk.processors import LEVELS, Processor, run_processors
+from flightlog.sdk.rotating import RotatingFile, RotationPolicy
+from flightlog.sdk.stats import RunningStats
+
+__all__ = ["ERRORS", "MAIN", "METRICS", "TRAINING", "RunWriter"]
+
+MAIN, TRAINING, ERRORS, METRICS = 1, 2, 4, 8
+_WAKE_AT_QUEUED = 4096
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}
+
+
+def _metric_value(value: Any) -> Any:
+    """A plain JSON-able number for ``value`` (tensors and numpy scalars via ``.item()``)."""
+    kind = type(value)
+    if kind is float:
+        if value != value:
+            return "nan"
+        return _NON_FINITE.get(value, value)
+    if kind is int or kind is bool or kind is str or value is None:
+        return value
+    item = getattr(value, "item", None)
+    if item is not None:
+        try:
+            return _metric_value(item())
+        except (ValueError, RuntimeError, TypeError):
+            return str(value)
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if type(value) is bool:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    return None
+
+
+def _short(value: Any) -> str:
+    if type(value) is float:
+        return f"{value:.6g}"
+    return str(value)
+
+
+class RunWriter:
+    """Owns the run's files, its statistics and its writer thread."""
+
+    def __init__(
+        self,
+        directory: Path,
+        name: str,
+        run_id: str,
+        policy: RotationPolicy | None,
+        level: int,
+        processors: Sequence[Processor],
+        ship: Callable[[Mapping[str, Any]], None] | None,
+        flush_interval_secs: float,
+        training_log_every_n_steps: int,
+    ) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.paths = {
+            MAIN: directory / f"{name}_main.log",
+            TRAINING: directory / f"{name}_training.log",
+            ERRORS: directory / f"{name}_errors.log",
+            METRICS: directory / f"{name}_metrics.jsonl",
+        }
+        self.policy = policy
+        self._files = {kind: RotatingFile(path, policy) for kind, path in self.paths.items()}
+        self.run_id = run_id
+        self.level = level
+        self.processors = tuple(processors)
+        self.ship = ship
+        self.flush_interval_secs = flush_interval_secs
+        self.every = max(1, training_log_every_n_steps)
+        self.queue: deque[Any] = deque()
+        self.stats: dict[str, RunningStats] = {}
+        self.metrics_records = 0
+        self.batch_records = 0
+        self.dropped: dict[str, int] = {}
+        self.write_errors = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if any(file.closed for file in self._files.values()):
+            self._files = {
+                kind: RotatingFile(path, self.policy) for kind, path in self.paths.items()
+            }
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="flightlog-run-writer", daemon=True)
+        self._thread.start()
+
+    def wake_if_large(self) -> None:
+        if len(self.queue) >= _WAKE_AT_QUEUED:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval_secs)
+            self._wake.clear()
+            self.drain()
+
+    def drain(self) -> None:
+        """Write everything queued so far; safe to call from any thread."""
+        with self._lock:
+            buffers: dict[int, list[bytes]] = {MAIN: [], TRAINING: [], ERRORS: [], METRICS: []}
+            queue = self.queue
+            while queue:
+                item = queue.popleft()
+                try:
+                    if type(item) is tuple:
+                        self._batch(item, buffers)
+                    else:
+                        self._event(item, buffers)
+                except Exception:  # boundary: one bad record must not stop the run's files
+                    self.write_errors += 1
+            for kind, chunks in buffers.items():
+                if chunks:
+                    try:
+                        self._files[kind].write(b"".join(chunks))
+                    except OSError:
+                        self.write_errors += 1
+
+    def _record_stats(self, split: str, metrics: Mapping[str, Any]) -> None:
+        stats = self.stats
+        for name, value in metrics.items():
+            number = _number(value)
+            if number is None:
+                continue
+            key = f"{split}/{name}"
+            entry = stats.get(key)
+            if entry is None:
+                entry = stats[key] = RunningStats()
+            entry.add(number)
+
+    def _batch(
+        self, item: tuple[int, Any, Any, dict[str, Any]], buffers: dict[int, list[bytes]]
+    ) -> None:
+        ts_ns, step, epoch, metrics = item
+        values = {name: _metric_value(value) for name, value in metrics.items()}
+        record: dict[str, Any] = {
+            "ts": format_ts_ns(ts_ns),
+            "event": "metrics",
+            "run_id": self.run_id,
+            "split": "train",
+            "step": step,
+            "epoch": epoch,
+        }
+        record.update(values)
+        if self.processors and any(type(v) is str for v in values.values()):
+            processed = run_processors(self.processors, record, self.dropped)
+            if processed is None:
+                return
+            record = processed
+            values = {k: record.get(k) for k in values}
+        self.batch_records += 1
+        self.metrics_records += 1
+        self._record_stats("train", values)
+        buffers[METRICS].append(orjson.dumps(record, default=_default, option=_OPTIONS) + b"\n")
+        if self.level <= 20 and (step is None or step % self.every == 0):
+            parts = [f"epoch={epoch}", f"step={step}"]
+            parts += [f"{name}={_short(value)}" for name, value in values.items()]
+            buffers[TRAINING].append(
+                f"{record['ts'][:23]}Z INFO     batch {' '.join(parts)}\n".encode()
+            )
+        if self.ship is not None:
+            self.ship(record)
+
+    def _event(
+        self, item: tuple[int, dict[str, Any]] | list[Any], buffers: dict[int, list[bytes]]
+    ) -> None:
+        targets, event = item
+        if self.processors:
+            processed = run_processors(self.processors, event, self.dropped)
+            if processed is None:
+                return
+            event = processed
+        level_no = LEVELS.get(str(event.get("level", "INFO")), 20)
+        if targets & METRICS:
+            self.metrics_records += 1
+            split = event.get("split")
+            metrics = event.get("metrics")
+            if split and isinstance(metrics, Mapping):
+                self._record_stats(str(split), metrics)
+            buffers[METRICS].append(orjson.dumps(event, default=_default, option=_OPTIONS) + b"\n")
+        if level_no < self.level:
+            return
+        head = f"{event['ts'][:23]}Z {event.get('level', 'INFO'):<8} {event.get('msg', '')}"
+        if targets & MAIN:
+            buffers[MAIN].append((head + "\n").encode())
+        if targets & TRAINING:
+            buffers[TRAINING].append((head + "\n").encode())
+        if targets & ERRORS:
+            lines = [head]
+            context = event.get("context")
+            if context:
+                lines.append("  context: " + orjson.dumps(context, default=_default).decode())
+            traceback_text = event.get("traceback")
+            if traceback_text:
+                lines += ["  " + line for line in str(traceback_text).splitlines()]
+            buffers[ERRORS].append(("\n".join(lines) + "\n").encode())
+
+    def close(self, timeout_secs: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout_secs)
+        self.drain()
+        for file in self._files.values():
+            file.close()

@@ -1,0 +1,136 @@
+"""Processors: redaction, sampling and level filtering over immutable events."""
+
+from __future__ import annotations
+
+import logging
+import random
+from types import MappingProxyType
+
+import pytest
+
+from flightlog.sdk.processors import LevelFilter, Redactor, Sampler, luhn_valid, run_processors
+from flightlog.testing import capture_records
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "replacement"),
+    [
+        ("contact alice.smith+ml@example.co.uk now", "alice.smith+ml@example.co.uk", "[EMAIL]"),
+        (
+            "Authorization: Bearer eyJhbGciOi.J9-x_y~z/abc==",
+            "eyJhbGciOi.J9-x_y~z/abc==",
+            "Bearer [REDACTED]",
+        ),
+        (
+            "key sk-proj-ABCDEFGHIJKLMNOP1234 used",
+            "sk-proj-ABCDEFGHIJKLMNOP1234",
+            "[REDACTED_API_KEY]",
+        ),
+        ("stripe sk_live_abcdEFGH12345678", "sk_live_abcdEFGH12345678", "[REDACTED_API_KEY]"),
+        ("aws AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE", "[REDACTED_API_KEY]"),
+        (
+            "gh ghp_abcdefghijklmnopqrstuvwxyz0123",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123",
+            "[REDACTED_API_KEY]",
+        ),
+        (
+            "hf token hf_abcdefghijklmnopqrstuvwxyz",
+            "hf_abcdefghijklmnopqrstuvwxyz",
+            "[REDACTED_API_KEY]",
+        ),
+        ("password=hunter2 and more", "hunter2", "password=[REDACTED]"),
+        ('{"api_key": "abc123xyz"}', "abc123xyz", "[REDACTED]"),
+        ("card 4111 1111 1111 1111 charged", "4111 1111 1111 1111", "[CARD]"),
+        ("card 5500-0000-0000-0004 charged", "5500-0000-0000-0004", "[CARD]"),
+    ],
+)
+def test_redactor_replaces_known_secrets(text: str, secret: str, replacement: str) -> None:
+    """Each built-in secret kind is replaced by its marker."""
+    redacted = Redactor().redact_text(text)
+    assert secret not in redacted
+    assert replacement in redacted
+
+
+def test_non_luhn_digit_runs_are_kept() -> None:
+    """Long numbers that fail the Luhn check (step counts, IDs) are not cards."""
+    assert Redactor().redact_text("step 1234567890123") == "step 1234567890123"
+    assert not luhn_valid("1234567890123")
+    assert luhn_valid("4111111111111111")
+
+
+def test_custom_re2_patterns() -> None:
+    """Extra patterns are RE2 and replaced by [REDACTED]."""
+    redactor = Redactor(patterns=[r"patient-\d+"])
+    assert redactor.redact_text("patient-42 seen") == "[REDACTED] seen"
+
+
+def test_hash_fields_are_stable_and_salted() -> None:
+    """user_id becomes a salted sha256 prefix: equal inputs give equal outputs."""
+    first = Redactor(salt="s")({"user_id": 42})
+    second = Redactor(salt="s")({"user_id": 42})
+    other_salt = Redactor(salt="t")({"user_id": 42})
+    assert first == second
+    assert first["user_id"].startswith("sha256:") and "42" not in first["user_id"]
+    assert first != other_salt
+
+
+def test_sensitive_field_names_and_nested_values() -> None:
+    """Fields named like secrets are blanked; strings nested in dicts/lists are redacted."""
+    event = {"password": "p", "Authorization": "x", "nested": {"to": ["a@b.io"]}, "n": 3}
+    out = Redactor()(MappingProxyType(event))
+    assert out == {
+        "password": "[REDACTED]",
+        "Authorization": "[REDACTED]",
+        "nested": {"to": ["[EMAIL]"]},
+        "n": 3,
+    }
+
+
+def test_processors_never_mutate_their_input() -> None:
+    """The chain passes read-only views and returns a new dict."""
+    event = {"level": "INFO", "msg": "mail a@b.io", "user_id": 1}
+    original = dict(event)
+    out = run_processors((Redactor(), LevelFilter("DEBUG")), event, {})
+    assert event == original
+    assert out is not event and out["msg"] == "mail [EMAIL]"
+
+
+def test_sampler_keeps_warnings_and_is_deterministic_per_trace() -> None:
+    """WARNING+ always kept; INFO kept or dropped the same way for every line of a trace."""
+    sampler = Sampler(rate=0.3)
+    assert sampler({"level": "ERROR", "trace_id": "t"}) is not None
+    decisions = {
+        f"t{i}": sampler({"level": "INFO", "trace_id": f"t{i}"}) is not None for i in range(2000)
+    }
+    again = {t: Sampler(rate=0.3)({"level": "DEBUG", "trace_id": t}) is not None for t in decisions}
+    assert decisions == again
+    kept = sum(decisions.values()) / len(decisions)
+    assert 0.25 < kept < 0.35
+
+
+def test_sampler_without_trace_uses_injected_rng() -> None:
+    """Lines without a trace ID are sampled with the given random source."""
+    sampler = Sampler(rate=0.5, rng=random.Random(1))
+    kept = [sampler({"level": "INFO"}) is not None for _ in range(1000)]
+    assert 400 < sum(kept) < 600
+
+
+def test_sampler_rejects_bad_rate() -> None:
+    """A rate outside 0..1 is an error naming the value."""
+    with pytest.raises(ValueError, match=r"1\.5"):
+        Sampler(rate=1.5)
+
+
+def test_level_filter_and_drop_counting() -> None:
+    """Dropped events are counted under the processor's reason."""
+    dropped: dict[str, int] = {}
+    assert run_processors((LevelFilter("WARNING"),), {"level": "INFO"}, dropped) is None
+    assert run_processors((LevelFilter("WARNING"),), {"level": "ERROR"}, dropped) is not None
+    assert dropped == {"level": 1}
+
+
+def test_capture_records_applies_processors() -> None:
+    """capture_records(processors=...) shows what a configured pipeline would emit."""
+    with capture_records(processors=[Redactor()]) as records:
+        logging.getLogger("x").info("user %s", "bob@example.com")
+    assert records[0]["msg"] == "user [EMAIL]"

@@ -1,0 +1,222 @@
+"""Run: the files it writes, their contents, the summary, progress, errors, timing."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import orjson
+import pytest
+
+import flightlog
+from flightlog.sdk.run import RunStatus
+from flightlog.testing import FakeClock, capture_records
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def _train(run: flightlog.Run, clock: FakeClock, epochs: int = 2, batches: int = 4) -> None:
+    for epoch in range(1, epochs + 1):
+        run.start_epoch(epoch, epochs)
+        for batch in range(1, batches + 1):
+            clock.advance(0.5)
+            step = (epoch - 1) * batches + batch
+            run.log_batch(step=step, epoch=epoch, loss=1.0 / step, accuracy=step / 10)
+            run.progress(epoch, batch, batches, epochs)
+        run.log_validation(epoch, {"loss": 1.0 / (epoch + 1), "accuracy": 0.5 + epoch / 10})
+        run.end_epoch(epoch, {"loss": 1.0 / epoch})
+
+
+def test_run_writes_the_five_files(tmp_path: Path) -> None:
+    """A finished run leaves main, training, errors, metrics and summary files."""
+    clock = FakeClock()
+    with flightlog.Run("exp", config={"lr": 0.1}, dir=tmp_path, clock=clock) as run:
+        _train(run, clock)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "exp_errors.log",
+        "exp_main.log",
+        "exp_metrics.jsonl",
+        "exp_summary.json",
+        "exp_training.log",
+    ]
+
+
+def test_metrics_jsonl_has_one_object_per_record(tmp_path: Path) -> None:
+    """Each log_batch is one line with event, run_id, split, step, epoch, ts and metrics."""
+    clock = FakeClock()
+    with flightlog.Run("exp", dir=tmp_path, clock=clock, run_id="r1") as run:
+        _train(run, clock, epochs=1, batches=3)
+    records = _jsonl(tmp_path / "exp_metrics.jsonl")
+    batches = [r for r in records if r["event"] == "metrics"]
+    assert [b["step"] for b in batches] == [1, 2, 3]
+    assert batches[0] == {
+        "ts": flightlog.sdk.formatter.format_ts_ns(clock.time_ns() - int(1.0e9)),
+        "event": "metrics",
+        "run_id": "r1",
+        "split": "train",
+        "step": 1,
+        "epoch": 1,
+        "loss": 1.0,
+        "accuracy": 0.1,
+    }
+    validation = next(r for r in records if r["event"] == "validation")
+    assert validation["split"] == "val" and validation["metrics"]["accuracy"] == 0.6
+    assert validation["is_best"] is True
+    assert {r["event"] for r in records} >= {
+        "run_start",
+        "metrics",
+        "validation",
+        "epoch_end",
+        "milestone",
+        "run_end",
+    }
+
+
+def test_non_finite_metrics_are_strings_not_nulls(tmp_path: Path) -> None:
+    """NaN and inf survive as "nan"/"inf" so a diverging run stays visible."""
+    with flightlog.Run("nan", dir=tmp_path) as run:
+        run.log_batch(step=1, epoch=1, loss=math.nan, grad=math.inf)
+    batch = next(r for r in _jsonl(tmp_path / "nan_metrics.jsonl") if r["event"] == "metrics")
+    assert batch["loss"] == "nan" and batch["grad"] == "inf"
+    summary = orjson.loads((tmp_path / "nan_summary.json").read_bytes())
+    assert summary["metrics"]["train/loss"]["non_finite"] == 1
+
+
+def test_summary_statistics_and_counts(tmp_path: Path) -> None:
+    """The summary holds counts, duration and min/max/mean/std per metric."""
+    clock = FakeClock()
+    with flightlog.Run("exp", dir=tmp_path, clock=clock) as run:
+        _train(run, clock, epochs=2, batches=4)
+    summary = orjson.loads((tmp_path / "exp_summary.json").read_bytes())
+    losses = [1.0 / s for s in range(1, 9)]
+    mean = sum(losses) / 8
+    stats = summary["metrics"]["train/loss"]
+    assert stats["count"] == 8 and stats["min"] == min(losses) and stats["max"] == 1.0
+    assert stats["mean"] == pytest.approx(mean)
+    assert stats["std"] == pytest.approx(math.sqrt(sum((x - mean) ** 2 for x in losses) / 8))
+    assert summary["counts"]["batches"] == 8 and summary["counts"]["epochs_completed"] == 2
+    assert summary["counts"]["validations"] == 2
+    assert summary["status"] == "completed"
+    assert summary["duration_secs"] == pytest.approx(4.0)
+    assert summary["best"]["epoch"] == 2
+
+
+def test_summary_is_written_when_the_run_dies(tmp_path: Path) -> None:
+    """An exception escaping the with block marks the run failed and records the error."""
+    with pytest.raises(RuntimeError), flightlog.Run("dies", dir=tmp_path) as run:
+        run.log_batch(step=1, epoch=1, loss=1.0)
+        raise RuntimeError("CUDA out of memory")
+    summary = orjson.loads((tmp_path / "dies_summary.json").read_bytes())
+    assert summary["status"] == RunStatus.FAILED
+    assert summary["errors_by_type"] == {"RuntimeError": 1}
+    errors = (tmp_path / "dies_errors.log").read_text()
+    assert "RuntimeError in run: CUDA out of memory" in errors
+    assert "Traceback (most recent call last)" in errors
+
+
+def test_operation_logs_duration_and_captures_errors(tmp_path: Path) -> None:
+    """run.operation times the block; a failure is logged with context and re-raised."""
+    clock = FakeClock()
+    with flightlog.Run("ops", dir=tmp_path, clock=clock) as run:
+        with run.operation("data_preprocessing"):
+            clock.advance(2.5)
+        with pytest.raises(ValueError), run.operation("load", shard=3):
+            raise ValueError("bad shard")
+    records = _jsonl(tmp_path / "ops_metrics.jsonl")
+    ends = [r for r in records if r["event"] == "operation_end"]
+    assert ends[0]["operation"] == "data_preprocessing" and ends[0]["duration_secs"] == 2.5
+    assert ends[1]["status"] == "failed"
+    error = next(r for r in records if r["event"] == "error")
+    assert error["context"] == {"shard": 3, "duration_secs": 0.0}
+    assert error["exception"]["type"] == "ValueError"
+    assert "data_preprocessing finished in 2.500s" in (tmp_path / "ops_main.log").read_text()
+
+
+def test_progress_milestones_throughput_and_eta(tmp_path: Path) -> None:
+    """Milestones fire once each; throughput and ETA follow the clock."""
+    clock = FakeClock()
+    with flightlog.Run("prog", dir=tmp_path, clock=clock) as run:
+        _train(run, clock, epochs=2, batches=4)
+        state = run.progress(2, 4, 4, 2)
+    milestones = [
+        r["milestone_pct"]
+        for r in _jsonl(tmp_path / "prog_metrics.jsonl")
+        if r["event"] == "milestone"
+    ]
+    assert milestones == [25, 50, 75, 90, 100]
+    assert state.overall_pct == 100.0 and state.batches_per_sec == pytest.approx(2.0)
+    assert state.eta_secs == 0.0
+    assert "milestone: 50% of training done" in (tmp_path / "prog_main.log").read_text()
+
+
+def test_training_log_has_batch_and_validation_lines(tmp_path: Path) -> None:
+    """The human training log shows batch metrics and validation results."""
+    clock = FakeClock()
+    with flightlog.Run("h", dir=tmp_path, clock=clock) as run:
+        _train(run, clock, epochs=1, batches=2)
+    text = (tmp_path / "h_training.log").read_text()
+    assert "batch epoch=1 step=1 loss=1 accuracy=0.1" in text
+    assert "validation epoch 1: loss=0.5 accuracy=0.6 (best so far)" in text
+
+
+def test_best_tracking_uses_direction_of_the_metric(tmp_path: Path) -> None:
+    """Lower is better for loss; with monitor='accuracy' higher is better."""
+    with flightlog.Run("b", dir=tmp_path) as run:
+        assert run.log_validation(1, {"loss": 0.5}) is True
+        assert run.log_validation(2, {"loss": 0.7}) is False
+        assert run.log_validation(3, {"loss": 0.4}) is True
+    with flightlog.Run("c", dir=tmp_path, monitor="accuracy") as run:
+        assert run.log_validation(1, {"loss": 0.5, "accuracy": 0.8}) is True
+        assert run.log_validation(2, {"loss": 0.4, "accuracy": 0.7}) is False
+
+
+def test_run_binds_run_id_for_stdlib_logging(tmp_path: Path) -> None:
+    """Inside the with block every logging call carries the run_id."""
+    with capture_records() as records, flightlog.Run("ctx", dir=tmp_path, run_id="rid") as run:
+        logging.getLogger("user.code").info("inside")
+        assert run.run_id == "rid"
+    user = [r for r in records if r["logger"] == "user.code"]
+    assert user[0]["run_id"] == "rid"
+    assert flightlog.current_context() == {}
+
+
+def test_model_info_counts_without_importing_frameworks(tmp_path: Path) -> None:
+    """A plain object is described by class; no framework is imported for it."""
+    with flightlog.Run("m", dir=tmp_path) as run:
+        info = run.log_model_info(object())
+    assert info == {"class": "builtins.object", "framework": None}
+
+
+def test_system_metrics_sampled_on_interval(tmp_path: Path) -> None:
+    """With an interval set, system samples (memory, CPU) land in the metrics file."""
+    import time
+
+    with flightlog.Run("sys", dir=tmp_path, system_metrics_interval_secs=0.02) as run:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            run.flush()
+            if run.summary()["metrics"].get("system/process_rss_gb"):
+                break
+            time.sleep(0.02)
+    samples = [r for r in _jsonl(tmp_path / "sys_metrics.jsonl") if r["event"] == "system"]
+    assert samples and samples[0]["metrics"]["process_rss_gb"] > 0
+
+
+def test_bad_run_name_is_rejected(tmp_path: Path) -> None:
+    """A name with a path separator would write outside dir: refused with the name."""
+    with pytest.raises(ValueError, match="a/b"):
+        flightlog.Run("a/b", dir=tmp_path)
+
+
+def test_log_batch_accepts_tensor_like_values(tmp_path: Path) -> None:
+    """Objects with .item() (torch tensors, numpy scalars) are written as numbers."""
+    import numpy as np
+
+    with flightlog.Run("t", dir=tmp_path) as run:
+        run.log_batch(step=1, epoch=1, loss=np.float32(0.25), n=np.int64(3))
+    batch = next(r for r in _jsonl(tmp_path / "t_metrics.jsonl") if r["event"] == "metrics")
+    assert batch["loss"] == 0.25 and batch["n"] == 3
