@@ -137,11 +137,25 @@ class _SemanticError(Exception):
     pass
 
 
+def _quiet_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+_QUIET = _quiet_options()
+
+
 def _check_regex(pattern: str) -> None:
     try:
-        re2.compile(pattern)
+        re2.compile(pattern, _QUIET)
     except re2.error as exc:
-        raise _SemanticError(f"invalid regex {pattern!r}: {exc}") from None
+        detail = (
+            exc.args[0].decode(errors="replace")
+            if exc.args and isinstance(exc.args[0], bytes)
+            else str(exc)
+        )
+        raise _SemanticError(f"invalid regex {pattern!r}: {detail}") from None
 
 
 def _number(token: str) -> float:
@@ -211,7 +225,7 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
         if matching is not None and matching.group and op in ast.SET_OPS:
             raise _SemanticError(f"no grouping allowed for {op!r} operation")
         for side in (left, right):
-            if isinstance(side, ast.LogQuery):
+            if isinstance(side, _RawLogQuery):
                 raise _SemanticError(
                     "a log query cannot be an operand of a binary operator: wrap it in a range aggregation"
                 )
@@ -481,7 +495,16 @@ class _RawLogQuery:
 
 
 def _describe_expected(expected: set[str]) -> str:
-    names = sorted(expected)
+    parser = _parser()
+    names = []
+    for name in expected:
+        try:
+            pattern = parser.get_terminal(name).pattern
+        except KeyError:
+            names.append(name)
+            continue
+        names.append(repr(pattern.value) if pattern.type == "str" else name.lower())
+    names.sort()
     if len(names) > 8:
         names = [*names[:8], "..."]
     return ", ".join(names)

@@ -42,6 +42,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "health",
     "metrics",
     "push",
+    "query",
     "ui",
 )
 

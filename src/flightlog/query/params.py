@@ -1,0 +1,125 @@
+"""Loki's HTTP query parameters: timestamps, steps, ranges, limits, direction.
+
+Times are nanosecond integers, seconds (an integer of at most 10 digits, or a float
+with a fraction) or RFC3339 strings; steps and ``since`` are durations (``15s``,
+``250ms``) or float seconds. Every bad value raises ``QueryError`` naming the parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from flightlog.errors import QueryError
+from flightlog.model import Direction
+from flightlog.query.parser import parse_duration_ns
+
+__all__ = [
+    "RangeParams",
+    "default_step_ns",
+    "parse_direction",
+    "parse_limit",
+    "parse_step_ns",
+    "parse_time_ns",
+    "range_params",
+]
+
+DEFAULT_LOOKBACK_NS = 3600 * 1_000_000_000
+S = 1_000_000_000
+
+
+def parse_time_ns(value: str, name: str = "time") -> int:
+    text = value.strip()
+    if not text:
+        raise QueryError(f"invalid {name}: empty value; use ns since the epoch, seconds or RFC3339")
+    if text.lstrip("-").isdigit():
+        number = int(text)
+        return number * S if len(text.lstrip("-")) <= 10 else number
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if math.isnan(seconds) or math.isinf(seconds):
+            raise QueryError(f"invalid {name} {value!r}: not a finite number")
+        return round(seconds * S)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(
+            f"invalid {name} {value!r}: use ns since the epoch, seconds (1700000000.5) or RFC3339"
+        ) from None
+    if parsed.tzinfo is None:
+        raise QueryError(f"invalid {name} {value!r}: an RFC3339 time needs a zone (Z or +00:00)")
+    whole = int(parsed.timestamp())
+    return whole * S + parsed.microsecond * 1000
+
+
+def parse_step_ns(value: str, name: str = "step") -> int:
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            step = parse_duration_ns(text)
+        except ValueError:
+            raise QueryError(
+                f"invalid {name} {value!r}: use a duration (15s, 250ms) or seconds"
+            ) from None
+    else:
+        if math.isnan(seconds) or math.isinf(seconds):
+            raise QueryError(f"invalid {name} {value!r}")
+        step = round(seconds * S)
+    if step <= 0:
+        raise QueryError(
+            f"zero or negative query resolution step widths are not accepted ({name}={value!r}): try a positive value"
+        )
+    return step
+
+
+def default_step_ns(start_ns: int, end_ns: int) -> int:
+    """Loki's default: about 250 points, at least one second."""
+    return max(math.ceil((end_ns - start_ns) / S / 250), 1) * S
+
+
+def parse_limit(value: str | None, default: int = 100) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        limit = int(value)
+    except ValueError:
+        raise QueryError(f"invalid limit {value!r}: use a positive integer") from None
+    if limit <= 0:
+        raise QueryError(f"limit must be a positive value, got {limit}")
+    return limit
+
+
+def parse_direction(value: str | None) -> Direction:
+    if not value:
+        return Direction.BACKWARD
+    try:
+        return Direction(value.lower())
+    except ValueError:
+        raise QueryError(f"invalid direction {value!r}: use forward or backward") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RangeParams:
+    start_ns: int
+    end_ns: int
+
+
+def range_params(params: Mapping[str, str], now_ns: int) -> RangeParams:
+    """``start``/``end``/``since`` with Loki's defaults (end = now, start = end - 1h)."""
+    end = parse_time_ns(params["end"], "end") if params.get("end") else now_ns
+    if params.get("start"):
+        start = parse_time_ns(params["start"], "start")
+    elif params.get("since"):
+        start = end - parse_step_ns(params["since"], "since")
+    else:
+        start = end - DEFAULT_LOOKBACK_NS
+    if end < start:
+        raise QueryError("end timestamp must not be before or equal to start time")
+    return RangeParams(start, end)

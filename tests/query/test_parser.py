@@ -1,0 +1,266 @@
+"""The LogQL grammar: valid queries parse to the expected AST, invalid ones fail at a position."""
+
+from __future__ import annotations
+
+import pytest
+
+from flightlog.errors import ParseError
+from flightlog.model import LabelMatcher, MatchOp
+from flightlog.query import ast
+from flightlog.query.parser import MAX_QUERY_CHARS, parse, parse_bytes, parse_duration_ns
+
+S = 1_000_000_000
+SEL = (LabelMatcher("app", MatchOp.EQ, "api"),)
+
+
+VALID = [
+    ('{app="api"}', ast.LogQuery(SEL)),
+    ('{app="api", env=~"prod|dev", x!="1", y!~"z.*"}', None),
+    ('{app="api"} |= "a" != "b" |~ "c+" !~ "d" |> "<_> x" !> "y <_>"', None),
+    (
+        '{app="api"} |= "a" or "b"',
+        ast.LogQuery(SEL, (ast.LineFilter(ast.LineFilterOp.CONTAINS, ("a", "b")),)),
+    ),
+    ('{app="api"} | json', ast.LogQuery(SEL, (ast.JsonParser(),))),
+    (
+        '{app="api"} | json first="servers[0]", ua="request.headers[\\"User-Agent\\"]"',
+        ast.LogQuery(
+            SEL,
+            (
+                ast.JsonParser(
+                    (
+                        ast.Extraction("first", "servers[0]"),
+                        ast.Extraction("ua", 'request.headers["User-Agent"]'),
+                    )
+                ),
+            ),
+        ),
+    ),
+    (
+        '{app="api"} | logfmt --strict --keep-empty',
+        ast.LogQuery(SEL, (ast.LogfmtParser(True, True),)),
+    ),
+    ('{app="api"} | regexp "(?P<method>\\\\w+) (?P<path>\\\\S+)"', None),
+    (
+        '{app="api"} | regexp `(?P<method>\\w+)`',
+        ast.LogQuery(SEL, (ast.RegexpParser("(?P<method>\\w+)"),)),
+    ),
+    (
+        '{app="api"} | pattern "<ip> - <_> [<ts>]"',
+        ast.LogQuery(SEL, (ast.PatternParser("<ip> - <_> [<ts>]"),)),
+    ),
+    ('{app="api"} | unpack', ast.LogQuery(SEL, (ast.UnpackParser(),))),
+    (
+        '{app="api"} | logfmt | duration >= 20ms or method="GET" and size <= 20KB',
+        ast.LogQuery(
+            SEL,
+            (
+                ast.LogfmtParser(),
+                ast.LabelFilter(
+                    ast.LabelFilterOr(
+                        ast.DurationFilter("duration", ast.CompareOp.GTE, 20_000_000),
+                        ast.LabelFilterAnd(
+                            ast.StringFilter("method", ast.CompareOp.EQ, "GET"),
+                            ast.BytesFilter("size", ast.CompareOp.LTE, 20_000.0),
+                        ),
+                    )
+                ),
+            ),
+        ),
+    ),
+    ('{app="api"} | status >= 400, status < 500', None),
+    ('{app="api"} | (a="1" or b="2") c="3"', None),
+    (
+        '{app="api"} | __error__=""',
+        ast.LogQuery(SEL, (ast.LabelFilter(ast.StringFilter("__error__", ast.CompareOp.EQ, "")),)),
+    ),
+    (
+        '{app="api"} | x > -1.5',
+        ast.LogQuery(SEL, (ast.LabelFilter(ast.NumberFilter("x", ast.CompareOp.GT, -1.5)),)),
+    ),
+    ('{app="api"} | line_format "{{.msg}}"', ast.LogQuery(SEL, (ast.LineFormat("{{.msg}}"),))),
+    (
+        '{app="api"} | label_format new=old, t="{{.a}}-{{.b}}"',
+        ast.LogQuery(
+            SEL,
+            (
+                ast.LabelFormat(
+                    (
+                        ast.LabelFormatItem("new", "old", False),
+                        ast.LabelFormatItem("t", "{{.a}}-{{.b}}", True),
+                    )
+                ),
+            ),
+        ),
+    ),
+    (
+        '{app="api"} | drop a, b="x"',
+        ast.LogQuery(SEL, (ast.DropLabels(("a", LabelMatcher("b", MatchOp.EQ, "x"))),)),
+    ),
+    ('{app="api"} | keep a', ast.LogQuery(SEL, (ast.KeepLabels(("a",)),))),
+    ('{app="api"} | decolorize', ast.LogQuery(SEL, (ast.Decolorize(),))),
+    (
+        '{app="api"} # a comment\n |= "x"',
+        ast.LogQuery(SEL, (ast.LineFilter(ast.LineFilterOp.CONTAINS, ("x",)),)),
+    ),
+    (
+        'count_over_time({app="api"}[5m])',
+        ast.RangeAggregation(ast.RangeOp.COUNT_OVER_TIME, ast.LogQuery(SEL), 300 * S),
+    ),
+    (
+        'rate(({app="api"} |= "x")[1m] offset 1h)',
+        ast.RangeAggregation(
+            ast.RangeOp.RATE,
+            ast.LogQuery(SEL, (ast.LineFilter(ast.LineFilterOp.CONTAINS, ("x",)),)),
+            60 * S,
+            3600 * S,
+        ),
+    ),
+    (
+        'quantile_over_time(0.99, {app="api"} | json | unwrap duration(latency) | __error__="" [5m]) by (env)',
+        ast.RangeAggregation(
+            ast.RangeOp.QUANTILE_OVER_TIME,
+            ast.LogQuery(SEL, (ast.JsonParser(),)),
+            300 * S,
+            unwrap=ast.Unwrap(
+                "latency",
+                ast.UnwrapConversion.DURATION,
+                (ast.StringFilter("__error__", ast.CompareOp.EQ, ""),),
+            ),
+            param=0.99,
+            grouping=ast.Grouping(False, ("env",)),
+        ),
+    ),
+    ('sum_over_time({app="api"} | logfmt | unwrap bytes(size) [1m])', None),
+    ('avg_over_time({app="api"} | logfmt | unwrap duration [1m])', None),
+    ('sum by (env) (rate({app="api"}[1m]))', None),
+    ('sum(rate({app="api"}[1m])) without (env)', None),
+    ('topk(3, sum by (env) (rate({app="api"}[1m])))', None),
+    ('sort_desc(count_over_time({app="api"}[1m]))', None),
+    ("vector(1)+vector(1)", ast.BinaryOp("+", ast.VectorLiteral(1.0), ast.VectorLiteral(1.0))),
+    (
+        "1 + 2 * 3",
+        ast.BinaryOp(
+            "+",
+            ast.NumberLiteral(1.0),
+            ast.BinaryOp("*", ast.NumberLiteral(2.0), ast.NumberLiteral(3.0)),
+        ),
+    ),
+    (
+        "2 ^ 3 ^ 2",
+        ast.BinaryOp(
+            "^",
+            ast.NumberLiteral(2.0),
+            ast.BinaryOp("^", ast.NumberLiteral(3.0), ast.NumberLiteral(2.0)),
+        ),
+    ),
+    ('rate({app="api"}[1m]) > bool 2', None),
+    ('rate({app="api"}[1m]) and on (env) rate({app="web"}[1m])', None),
+    ('rate({app="api"}[1m]) unless ignoring (x) rate({app="web"}[1m])', None),
+    (
+        'sum by (env, pod) (rate({app="api"}[1m])) / on (env) group_left (team) sum by (env, team) (rate({app="web"}[1m]))',
+        None,
+    ),
+    ('label_replace(rate({app="api"}[1m]), "svc", "$1", "app", "(.*)")', None),
+    ('absent_over_time({app="api"}[5m])', None),
+    ('bytes_rate({app="api"}[5m]) or vector(0)', None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VALID, ids=[v[0][:60] for v in VALID])
+def test_valid_queries_parse(text: str, expected: ast.Expr | None) -> None:
+    """Every documented construct parses; where given, to exactly the expected AST."""
+    result = parse(text)
+    if expected is not None:
+        assert result == expected
+
+
+INVALID = [
+    ('{app="api"', 1, 11, "expected one of"),
+    ('{app="api"} |= ', 1, 16, "expected one of"),
+    ('sum(rate({app="api"}[5m])', 1, 26, "')'"),
+    ('{app="api"} | json | x > "y"', 1, 22, "needs a number"),
+    ('rate({app="api"})', 1, 17, "unexpected ')'"),
+    ('{app="api"} |~ "("', 1, 13, "invalid regex"),
+    ('{app="api"} |= "x" @', 1, 20, "unexpected character '@'"),
+    ('{app="api"}\n  |= "x"\n  | json |', 3, 11, "unexpected end"),
+    ('{app="api"}\n  | unknown(', 2, 12, "unexpected"),
+    ("foo", 1, 1, "unexpected 'foo'"),
+    ("{}", 1, 1, "at least one stream matcher"),
+    ('{app=""}', 1, 1, "does not match the empty string"),
+    ('{app="api"} | unwrap x', 1, 1, "only allowed inside a range aggregation"),
+    ('count_over_time({app="api"} | unwrap x [1m])', 1, 1, "cannot be used with unwrap"),
+    ('sum_over_time({app="api"} [1m])', 1, 1, "needs an unwrapped label"),
+    ('topk(rate({app="api"}[1m]))', 1, 1, "positive integer parameter"),
+    ('sum by (a) ({app="api"})', 1, 1, "not a log query"),
+    ('count_over_time({app="api"}[1m]) by (x)', 1, 1, "does not accept grouping"),
+    ('quantile_over_time({app="api"} | unwrap x [1m])', 1, 1, "quantile parameter"),
+    ('rate({app="api"}[1m]) + {app="api"}', 1, 1, "cannot be an operand"),
+    ('rate({app="api"}[1m]) + bool 1', 1, 1, "bool modifier"),
+    ("", 1, 1, "empty query"),
+    ('{app="api"} | regexp "(\\\\w+)"', 1, 15, "named capture group"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "fragment"), INVALID, ids=[i[0][:50] or "empty" for i in INVALID]
+)
+def test_invalid_queries_fail_at_position(text: str, line: int, column: int, fragment: str) -> None:
+    """Syntax and semantic errors carry the line and column Loki's format names."""
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    assert (caught.value.line, caught.value.column) == (line, column), str(caught.value)
+    assert fragment in str(caught.value)
+    assert str(caught.value).startswith(f"parse error at line {line}, col {column}: ")
+
+
+def test_oversize_query_is_refused() -> None:
+    """A query longer than the limit fails fast with a message naming the limit."""
+    with pytest.raises(ParseError, match="limit"):
+        parse('{app="api"} |= "' + "x" * MAX_QUERY_CHARS + '"')
+
+
+def test_truncated_queries_never_crash() -> None:
+    """Every prefix of a long valid query either parses or raises ParseError."""
+    text = 'sum by (env) (rate({app="api", env=~"p.*"} |= "x" | json | latency > 10ms | line_format "{{.a}}" [5m] offset 1m)) > bool 2'
+    for end in range(len(text)):
+        try:
+            parse(text[:end])
+        except ParseError:
+            pass
+
+
+def test_keywords_stay_usable_as_label_names() -> None:
+    """`rate`, `json`-like words are keywords only where the grammar expects them."""
+    query = parse('{rate="1", sum="2", by="3"} | logfmt | count > 1')
+    assert isinstance(query, ast.LogQuery)
+    assert [m.name for m in query.matchers] == ["rate", "sum", "by"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [
+        ("5m", 300 * S),
+        ("1h30m", 5400 * S),
+        ("250ms", 250_000_000),
+        ("1.5s", 1_500_000_000),
+        ("2d", 172800 * S),
+        ("10us", 10_000),
+    ],
+)
+def test_durations(text: str, ns: int) -> None:
+    assert parse_duration_ns(text) == ns
+
+
+@pytest.mark.parametrize("text", ["", "5", "5x", "m5", "1h 2m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration_ns(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("20KB", 20_000), ("1KiB", 1024), ("1.5MB", 1_500_000), ("10b", 10), ("2GiB", 2 * 1024**3)],
+)
+def test_bytes(text: str, value: float) -> None:
+    assert parse_bytes(text) == value
