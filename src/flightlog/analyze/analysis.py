@@ -1,0 +1,228 @@
+"""Analyses: a parsed run plus its summary and diagnoses, and their JSON form.
+
+``analyze_path`` / ``analyze_text`` / ``analyze_records`` are the entry points (re-exported
+by ``flightlog.analyze``); ``LogAnalysis.to_dict()`` is the documented JSON schema.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from flightlog.analyze.diagnose import Diagnosis, DiagnosisParams, diagnose_run, summarize
+from flightlog.analyze.diagnose.model import SEVERITY_RANK
+from flightlog.analyze.formats.jsonlines import RecordSink
+from flightlog.analyze.parse import parse_path, parse_text
+from flightlog.analyze.signatures import find_signatures
+from flightlog.analyze.table import ErrorLine, ParsedLog, RunTable, Series
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "LogAnalysis",
+    "RunAnalysis",
+    "analyze_parsed",
+    "analyze_path",
+    "analyze_records",
+    "analyze_text",
+    "json_number",
+    "jsonable",
+]
+
+SCHEMA_VERSION = 1
+_TEXT_FIELDS = ("message", "msg", "line", "error", "exception", "traceback")
+
+
+def json_number(value: float) -> float | str:
+    """JSON has no NaN/inf: they are written as the strings ``"nan"``, ``"inf"``, ``"-inf"``."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "nan"
+    return "inf" if value > 0 else "-inf"
+
+
+def _downsample(series: Series, max_points: int | None) -> list[int]:
+    """Indices to keep: every point, or an even stride that keeps extremes and non-finite."""
+    n = len(series)
+    if max_points is None or n <= max_points:
+        return list(range(n))
+    stride = math.ceil(n / max_points)
+    keep = set(range(0, n, stride))
+    keep.add(n - 1)
+    values = series.values
+    for start in range(0, n, stride):
+        block = range(start, min(n, start + stride))
+        finite = [i for i in block if math.isfinite(values[i])]
+        if len(finite) != len(block):
+            keep.update(i for i in block if not math.isfinite(values[i]))
+        if finite:
+            keep.add(min(finite, key=values.__getitem__))
+            keep.add(max(finite, key=values.__getitem__))
+    return sorted(keep)
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """One run: its tidy table, summary and diagnoses (most severe first)."""
+
+    run: str
+    format: str
+    table: RunTable
+    summary: Mapping[str, Any]
+    diagnoses: tuple[Diagnosis, ...]
+
+    @property
+    def worst_severity(self) -> str | None:
+        if not self.diagnoses:
+            return None
+        return max(self.diagnoses, key=lambda d: SEVERITY_RANK[d.severity]).severity
+
+    def series_dicts(self, max_points: int | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for (split, metric), series in sorted(self.table.series.items()):
+            keep = _downsample(series, max_points)
+            entry: dict[str, Any] = {
+                "metric": metric,
+                "split": split,
+                "points": [[series.steps[i], json_number(series.values[i])] for i in keep],
+            }
+            if any(e is not None for e in series.epochs):
+                entry["epochs"] = [series.epochs[i] for i in keep]
+            if any(t is not None for t in series.times):
+                entry["times"] = [series.times[i] for i in keep]
+            out.append(entry)
+        return out
+
+    def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "summary": jsonable(self.summary),
+            "series": self.series_dicts(max_points),
+            "diagnoses": [jsonable(d.to_dict()) for d in self.diagnoses],
+        }
+
+
+@dataclass(frozen=True)
+class LogAnalysis:
+    """Every run found in one log (or set of records)."""
+
+    format: str
+    source: str
+    runs: tuple[RunAnalysis, ...]
+    line_count: int = 0
+
+    @property
+    def worst_severity(self) -> str | None:
+        severities = [r.worst_severity for r in self.runs if r.worst_severity]
+        return max(severities, key=SEVERITY_RANK.__getitem__) if severities else None
+
+    def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "format": self.format,
+            "source": self.source,
+            "lines": self.line_count,
+            "runs": [run.to_dict(max_points) for run in self.runs],
+        }
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def analyze_parsed(
+    parsed: ParsedLog, source: str = "", params: DiagnosisParams | None = None
+) -> LogAnalysis:
+    """Summaries and diagnoses for every run of an already parsed log."""
+    runs = list(parsed.runs)
+    names = {run.run for run in runs}
+    for error in parsed.errors:  # a run that only printed errors still gets its diagnoses
+        if error.run not in names:
+            runs.append(RunTable(run=error.run))
+            names.add(error.run)
+    analyses = []
+    for run in runs:
+        errors = [e for e in parsed.errors if e.run == run.run]
+        diagnoses = tuple(diagnose_run(run, errors, params))
+        analyses.append(RunAnalysis(run.run, parsed.format, run, summarize(run), diagnoses))
+    return LogAnalysis(parsed.format, source, tuple(analyses), parsed.line_count)
+
+
+def analyze_path(
+    path: str | Path,
+    format_name: str | None = None,
+    params: DiagnosisParams | None = None,
+    run_name: str | None = None,
+) -> LogAnalysis:
+    """Parse and diagnose the training log at ``path`` (format detected unless given)."""
+    return analyze_parsed(parse_path(path, format_name, run_name), str(path), params)
+
+
+def analyze_text(
+    text: str,
+    format_name: str | None = None,
+    params: DiagnosisParams | None = None,
+    run_name: str = "run",
+) -> LogAnalysis:
+    """Parse and diagnose a training log held in a string."""
+    return analyze_parsed(parse_text(text, format_name, run_name), "<text>", params)
+
+
+def analyze_records(
+    records: Iterable[Mapping[str, Any]],
+    run: str = "run",
+    params: DiagnosisParams | None = None,
+) -> RunAnalysis:
+    """Analyse one run from its metric records (flightlog's ``event: "metrics"`` objects).
+
+    Every record belongs to run ``run`` (``run_id`` fields are not used to split); records
+    may arrive in any order and are sorted by step. Records with an ``event`` other than
+    ``metrics`` are log lines: their text fields (``message``, ``msg``, ``line``,
+    ``error``, ``exception``) are scanned for error signatures. See ``add_record`` in
+    ``flightlog.analyze.formats.jsonlines`` for the keys understood.
+    """
+    sink = RecordSink(run, by_run_id=False, split_restarts=False)
+    errors: list[ErrorLine] = []
+    for index, record in enumerate(records, start=1):
+        sink.add_record(record)
+        for key in _TEXT_FIELDS:
+            text = record.get(key)
+            if isinstance(text, str) and text:
+                for hit in find_signatures(text):
+                    errors.append(
+                        ErrorLine(
+                            signature=hit.signature.name,
+                            run=run,
+                            line_number=index,
+                            text=hit.line,
+                            step=sink.last_builder._last_step,
+                            details=tuple(hit.details.items()),
+                        )
+                    )
+    tables = sink.finish()
+    table = tables[0] if tables else RunTable(run=run)
+    for series in table.series.values():
+        _sort_by_step(series)
+    diagnoses = tuple(diagnose_run(table, errors, params))
+    return RunAnalysis(run, "records", table, summarize(table), diagnoses)
+
+
+def _sort_by_step(series: Series) -> None:
+    steps = series.steps
+    if all(a is not None and b is not None and a <= b for a, b in pairwise(steps)):
+        return
+    order = sorted(range(len(steps)), key=lambda i: (steps[i] is None, steps[i] or 0))
+    series.steps = [steps[i] for i in order]
+    series.values = [series.values[i] for i in order]
+    series.epochs = [series.epochs[i] for i in order]
+    series.times = [series.times[i] for i in order]

@@ -1,0 +1,73 @@
+"""``stall``: a gap between progress points far longer than the usual step time.
+
+Needs a ``time`` column (timestamps, elapsed times or summed step times). The gaps are
+taken between consecutive points of the series with the most timed points.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from flightlog.analyze.diagnose.model import WARNING, Diagnosis, Kind
+from flightlog.analyze.diagnose.params import StallParams
+from flightlog.analyze.table import RunTable, Series
+
+__all__ = ["find_stalls", "timed_points"]
+
+
+def timed_points(run: RunTable) -> list[tuple[int, float]]:
+    """``(step, time)`` of the run's most densely timed series, in log order."""
+    best: Series | None = None
+    best_count = 0
+    for series in run.series.values():
+        count = sum(1 for t in series.times if t is not None)
+        if count > best_count:
+            best, best_count = series, count
+    if best is None:
+        return []
+    return [
+        (s, t)
+        for s, t in zip(best.steps, best.times, strict=True)
+        if s is not None and t is not None
+    ]
+
+
+def find_stalls(run: RunTable, params: StallParams) -> list[Diagnosis]:
+    points = timed_points(run)
+    if len(points) < params.min_points:
+        return []
+    gaps = [
+        (points[i][0], points[i + 1][0], points[i + 1][1] - points[i][1])
+        for i in range(len(points) - 1)
+        if points[i + 1][1] >= points[i][1]
+    ]
+    if not gaps:
+        return []
+    usual = statistics.median(g for _, _, g in gaps)
+    limit = max(params.factor * usual, params.min_gap_secs)
+    stalls = [gap for gap in gaps if gap[2] > limit]
+    if not stalls:
+        return []
+    longest = max(stalls, key=lambda gap: gap[2])
+    return [
+        Diagnosis(
+            kind=Kind.STALL,
+            severity=WARNING,
+            message=(
+                f"progress stalled {len(stalls)} time(s); the longest gap was {longest[2]:.0f} s "
+                f"between steps {longest[0]} and {longest[1]} (usual gap {usual:.1f} s). Look "
+                "for a hung data loader, a slow checkpoint or evaluation, or a blocked collective."
+            ),
+            evidence={
+                "count": len(stalls),
+                "usual_gap_secs": round(usual, 3),
+                "longest_gap_secs": round(longest[2], 3),
+                "stalls": [
+                    {"after_step": a, "before_step": b, "gap_secs": round(g, 3)}
+                    for a, b, g in stalls[:10]
+                ],
+            },
+            first_step=stalls[0][0],
+            last_step=stalls[-1][1],
+        )
+    ]
