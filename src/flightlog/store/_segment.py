@@ -30,7 +30,8 @@ __all__ = [
 ]
 
 ROW_GROUP_ROWS = 131_072
-ZSTD_LEVEL = 6
+ZSTD_LEVEL = 9
+BLOOM_SHARE = 25  # a bloom takes at most ~1/25 of its segment's bytes (see _bloom)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +139,15 @@ def write_segment(
     os.replace(tmp, final)
     if fsync:
         fsync_dir(folder)
-    bloom, _ = build_bloom(_bloom_buffers(table))
+    size = final.stat().st_size
+    bloom, _ = build_bloom(_bloom_buffers(table), max_bytes=size // BLOOM_SHARE)
     return SegmentMeta(
         tenant=tenant,
         path=str(final.relative_to(data_dir)),
         min_ts=min_ts,
         max_ts=max_ts,
         rows=table.num_rows,
-        bytes=final.stat().st_size,
+        bytes=size,
         line_bytes=int(pc.sum(pc.binary_length(table["line"])).as_py() or 0),
         created_ns=created_ns,
         streams=_stream_spans(table),
