@@ -22,6 +22,10 @@ Servers
             with server.client() as http:
                 assert http.post("/loki/api/v1/push", json={...}).status_code == 401
 
+``flightlog_module_server``
+    Like ``flightlog_server`` but shared by all tests of a module (starts once): for
+    modules with many small request/response tests. Tests must not assume an empty store.
+
 ``flightlog_app_client``
     In-process alternative (no subprocess, faster): a ``fastapi.testclient.TestClient``
     over ``create_app`` with a fresh data dir, lifespan run (store open, hooks started).
@@ -197,6 +201,15 @@ def flightlog_server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerPro
 @pytest.fixture
 def flightlog_server(flightlog_server_factory: Callable[..., ServerProcess]) -> ServerProcess:
     return flightlog_server_factory()
+
+
+@pytest.fixture(scope="module")
+def flightlog_module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root = tmp_path_factory.mktemp("module-server")
+    server = ServerProcess(root / "data", None, root / "server.log", None).start()
+    yield server
+    if server.running:
+        server.stop()
 
 
 @pytest.fixture
