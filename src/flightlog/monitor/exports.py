@@ -1,0 +1,329 @@
+"""Prometheus alert rules and a Grafana dashboard for the metrics ``ModelMonitor`` exports.
+
+``alert_rules(thresholds)`` returns a Prometheus rule file (as a dict; ``alert_rules_yaml``
+as text) that ``promtool check rules`` accepts:
+
+- ``ModelLatencyP95High``: p95 of ``ml_model_inference_duration_seconds`` over 5 m above
+  the threshold;
+- ``ModelErrorRatioHigh``: share of ``status="error"`` predictions over 5 m;
+- ``ModelAccuracyBelowFloor``: accuracy from ``ml_model_labelled_predictions_total``
+  (exact across worker processes, unlike the per-process rolling gauge) over 1 h;
+- ``ModelFeatureDrift``: ``ml_data_drift_score`` (PSI) at or above the alert level;
+- ``ModelDataStale``: no prediction for longer than the freshness limit.
+
+``grafana_dashboard()`` returns dashboard JSON importable as is: a ``datasource``
+variable (any Prometheus), ``model`` and ``version`` variables from the metrics, and
+panels for prediction rate, latency percentiles, error ratio, accuracy, drift and freshness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from flightlog.errors import MonitorError
+
+__all__ = ["ServingAlertThresholds", "alert_rules", "alert_rules_yaml", "grafana_dashboard"]
+
+_BY = "model, version"
+
+
+@dataclass(frozen=True, slots=True)
+class ServingAlertThresholds:
+    """Alert levels; option names carry their units."""
+
+    latency_p95_seconds: float = 0.5
+    error_ratio: float = 0.01
+    accuracy_floor: float = 0.9
+    drift_psi: float = 0.2
+    stale_data_seconds: float = 600.0
+    latency_for: str = "10m"
+    error_for: str = "5m"
+    accuracy_for: str = "30m"
+    drift_for: str = "15m"
+    group_name: str = "flightlog-model-serving"
+    runbook_url: str = ""
+
+    def validate(self) -> ServingAlertThresholds:
+        if self.latency_p95_seconds <= 0:
+            raise MonitorError(f"latency_p95_seconds={self.latency_p95_seconds}: must be > 0")
+        for name in ("error_ratio", "accuracy_floor"):
+            value = getattr(self, name)
+            if not 0 < value < 1:
+                raise MonitorError(f"{name}={value}: must be a ratio in (0, 1)")
+        if self.drift_psi <= 0 or self.stale_data_seconds <= 0:
+            raise MonitorError("drift_psi and stale_data_seconds must be > 0")
+        return self
+
+
+def alert_rules(thresholds: ServingAlertThresholds | None = None) -> dict[str, Any]:
+    """A Prometheus rule file with one group of recording and alerting rules."""
+    limits = (thresholds or ServingAlertThresholds()).validate()
+    p95 = "ml_model:inference_duration_seconds:p95_5m"
+    error_ratio = "ml_model:predictions:error_ratio_5m"
+    accuracy = "ml_model:accuracy:ratio_1h"
+    annotations_extra = {"runbook_url": limits.runbook_url} if limits.runbook_url else {}
+    rules: list[dict[str, Any]] = [
+        {
+            "record": p95,
+            "expr": (
+                f"histogram_quantile(0.95, sum by ({_BY}, le) "
+                "(rate(ml_model_inference_duration_seconds_bucket[5m])))"
+            ),
+        },
+        {
+            "record": error_ratio,
+            "expr": (
+                f'sum by ({_BY}) (rate(ml_model_predictions_total{{status="error"}}[5m]))'
+                f" / sum by ({_BY}) (rate(ml_model_predictions_total[5m]))"
+            ),
+        },
+        {
+            "record": accuracy,
+            "expr": (
+                f'sum by ({_BY}) (rate(ml_model_labelled_predictions_total{{outcome="correct"}}[1h]))'
+                f" / sum by ({_BY}) (rate(ml_model_labelled_predictions_total[1h]))"
+            ),
+        },
+        _alert(
+            "ModelLatencyP95High",
+            f"{p95} > {limits.latency_p95_seconds:g}",
+            limits.latency_for,
+            "warning",
+            "p95 inference latency of {{ $labels.model }} v{{ $labels.version }} is "
+            "{{ $value | humanizeDuration }}",
+            f"The 5-minute p95 is above {limits.latency_p95_seconds:g}s.",
+            annotations_extra,
+        ),
+        _alert(
+            "ModelErrorRatioHigh",
+            f"{error_ratio} > {limits.error_ratio:g}",
+            limits.error_for,
+            "critical",
+            "{{ $labels.model }} v{{ $labels.version }} fails {{ $value | humanizePercentage }} "
+            "of predictions",
+            f"More than {limits.error_ratio:.2%} of predictions ended with status=error over 5m.",
+            annotations_extra,
+        ),
+        _alert(
+            "ModelAccuracyBelowFloor",
+            f"{accuracy} < {limits.accuracy_floor:g}",
+            limits.accuracy_for,
+            "warning",
+            "Accuracy of {{ $labels.model }} v{{ $labels.version }} is "
+            "{{ $value | humanizePercentage }}",
+            f"Labelled predictions over 1h are correct less than {limits.accuracy_floor:.0%} "
+            "of the time.",
+            annotations_extra,
+        ),
+        _alert(
+            "ModelFeatureDrift",
+            f"ml_data_drift_score >= {limits.drift_psi:g}",
+            limits.drift_for,
+            "warning",
+            "Feature {{ $labels.feature }} of {{ $labels.model }} drifted (PSI {{ $value }})",
+            f"PSI at or above {limits.drift_psi:g} means the feature's distribution moved "
+            "markedly from the reference; run `flightlog drift` for all tests.",
+            annotations_extra,
+        ),
+        _alert(
+            "ModelDataStale",
+            f"time() - ml_model_last_data_timestamp_seconds > {limits.stale_data_seconds:g}",
+            "0m",
+            "warning",
+            "{{ $labels.model }} v{{ $labels.version }} served nothing for "
+            "{{ $value | humanizeDuration }}",
+            f"No prediction for more than {limits.stale_data_seconds:g}s.",
+            annotations_extra,
+        ),
+    ]
+    return {"groups": [{"name": limits.group_name, "rules": rules}]}
+
+
+def alert_rules_yaml(thresholds: ServingAlertThresholds | None = None) -> str:
+    return yaml.safe_dump(alert_rules(thresholds), sort_keys=False, width=1000)
+
+
+def _alert(
+    name: str,
+    expr: str,
+    for_duration: str,
+    severity: str,
+    summary: str,
+    description: str,
+    extra: dict[str, str],
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if for_duration != "0m":
+        rule["for"] = for_duration
+    rule["labels"] = {"severity": severity}
+    rule["annotations"] = {"summary": summary, "description": description, **extra}
+    return rule
+
+
+_SELECTOR = 'model=~"$model", version=~"$version"'
+
+
+def grafana_dashboard(
+    title: str = "ML model serving", uid: str = "flightlog-model-serving"
+) -> dict[str, Any]:
+    """Grafana dashboard JSON (schemaVersion 39) over any Prometheus data source."""
+    datasource = {"type": "prometheus", "uid": "${datasource}"}
+    panels = [
+        _panel(
+            1,
+            "Prediction rate",
+            "timeseries",
+            "reqps",
+            (0, 0),
+            [
+                (
+                    f"sum by ({_BY}, status) (rate(ml_model_predictions_total{{{_SELECTOR}}}[$__rate_interval]))",
+                    "{{model}} v{{version}} {{status}}",
+                )
+            ],
+        ),
+        _panel(
+            2,
+            "Inference latency percentiles",
+            "timeseries",
+            "s",
+            (12, 0),
+            [
+                (
+                    f"histogram_quantile({q}, sum by ({_BY}, le) (rate(ml_model_inference_duration_seconds_bucket{{{_SELECTOR}}}[$__rate_interval])))",
+                    f"p{round(q * 100)} {{{{model}}}} v{{{{version}}}}",
+                )
+                for q in (0.5, 0.95, 0.99)
+            ],
+        ),
+        _panel(
+            3,
+            "Error ratio",
+            "timeseries",
+            "percentunit",
+            (0, 8),
+            [
+                (
+                    f'sum by ({_BY}) (rate(ml_model_predictions_total{{{_SELECTOR}, status="error"}}[$__rate_interval]))'
+                    f" / sum by ({_BY}) (rate(ml_model_predictions_total{{{_SELECTOR}}}[$__rate_interval]))",
+                    "{{model}} v{{version}}",
+                )
+            ],
+        ),
+        _panel(
+            4,
+            "Accuracy (labelled predictions)",
+            "timeseries",
+            "percentunit",
+            (12, 8),
+            [
+                (f"ml_model_accuracy{{{_SELECTOR}}}", "rolling {{model}} v{{version}}"),
+                (
+                    f'sum by ({_BY}) (rate(ml_model_labelled_predictions_total{{{_SELECTOR}, outcome="correct"}}[1h]))'
+                    f" / sum by ({_BY}) (rate(ml_model_labelled_predictions_total{{{_SELECTOR}}}[1h]))",
+                    "1h {{model}} v{{version}}",
+                ),
+            ],
+        ),
+        _panel(
+            5,
+            "Data drift (PSI per feature)",
+            "timeseries",
+            "none",
+            (0, 16),
+            [('ml_data_drift_score{model=~"$model"}', "{{model}} {{feature}}")],
+        ),
+        _panel(
+            6,
+            "Seconds since last prediction",
+            "stat",
+            "s",
+            (12, 16),
+            [
+                (
+                    f"time() - ml_model_last_data_timestamp_seconds{{{_SELECTOR}}}",
+                    "{{model}} v{{version}}",
+                )
+            ],
+        ),
+    ]
+    for panel in panels:
+        panel["datasource"] = datasource
+        for target in panel["targets"]:
+            target["datasource"] = datasource
+    return {
+        "uid": uid,
+        "title": title,
+        "tags": ["flightlog", "ml-serving"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": True,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {
+            "list": [
+                {
+                    "name": "datasource",
+                    "label": "Data source",
+                    "type": "datasource",
+                    "query": "prometheus",
+                    "current": {},
+                    "hide": 0,
+                },
+                _query_variable(
+                    "model", "label_values(ml_model_predictions_total, model)", datasource
+                ),
+                _query_variable(
+                    "version",
+                    'label_values(ml_model_predictions_total{model=~"$model"}, version)',
+                    datasource,
+                ),
+            ]
+        },
+        "annotations": {"list": []},
+        "panels": panels,
+    }
+
+
+def _panel(
+    panel_id: int,
+    title: str,
+    panel_type: str,
+    unit: str,
+    position: tuple[int, int],
+    queries: list[tuple[str, str]],
+) -> dict[str, Any]:
+    return {
+        "id": panel_id,
+        "title": title,
+        "type": panel_type,
+        "gridPos": {"x": position[0], "y": position[1], "w": 12, "h": 8},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "options": {},
+        "targets": [
+            {"refId": chr(ord("A") + index), "expr": expr, "legendFormat": legend}
+            for index, (expr, legend) in enumerate(queries)
+        ],
+    }
+
+
+def _query_variable(name: str, query: str, datasource: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": name,
+        "type": "query",
+        "datasource": datasource,
+        "query": {"query": query, "refId": f"{name}-variable"},
+        "definition": query,
+        "refresh": 2,
+        "includeAll": True,
+        "multi": True,
+        "allValue": ".*",
+        "current": {},
+        "hide": 0,
+        "sort": 1,
+    }
