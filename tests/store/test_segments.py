@@ -186,7 +186,11 @@ def test_data_seen_once_while_cut_runs_concurrently(store: Store, clock: FakeClo
 
     def reader() -> None:
         while not stop.is_set():
-            count = len(rows(store))
+            try:
+                count = len(rows(store))
+            except Exception as exc:  # the test reports any reader failure
+                errors.append(repr(exc))
+                return
             if count % 10:
                 errors.append(f"saw {count} rows")
 

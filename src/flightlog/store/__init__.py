@@ -7,7 +7,7 @@ delete requests, and the read API the query engine uses. The on-disk layout is
 documented in ``FORMAT.md`` beside this file.
 
 Public names: ``Store``, ``StoreConfig``, ``RetentionRule``, ``AppendResult``,
-``ScanSources``, ``StreamInfo``, ``IndexStats``, ``ENTRY_SCHEMA``, ``TOO_FAR_BEHIND``,
+``ScanSources``, ``StreamInfo``, ``IndexStats``, ``StoreFigures``, ``ENTRY_SCHEMA``, ``TOO_FAR_BEHIND``,
 ``stream_fingerprint``.
 """
 
@@ -20,6 +20,7 @@ from ._values import (
     AppendResult,
     IndexStats,
     ScanSources,
+    StoreFigures,
     StreamInfo,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "ScanSources",
     "Store",
     "StoreConfig",
+    "StoreFigures",
     "StreamInfo",
     "stream_fingerprint",
 ]

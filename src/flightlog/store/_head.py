@@ -16,6 +16,9 @@ from ._values import ENTRY_SCHEMA, METADATA_TYPE
 
 __all__ = ["StreamState", "TenantHead", "entries_batch", "filter_table"]
 
+SMALL_BATCH_ROWS = 8192
+MERGE_SMALL_BATCHES = 64
+
 
 @dataclass
 class StreamState:
@@ -43,11 +46,23 @@ class TenantHead:
 
     def add(self, batch: pa.RecordBatch, seq: int, now_ns: int) -> None:
         self.batches.append(batch)
+        self._merge_small_tail()
         self.bytes += batch.nbytes
         self.rows += batch.num_rows
         self.last_seq = max(self.last_seq, seq)
         if self.first_append_ns is None:
             self.first_append_ns = now_ns
+
+    def _merge_small_tail(self) -> None:
+        """Merge runs of small batches, so many tiny pushes do not make reads slow."""
+        small = 0
+        for existing in reversed(self.batches):
+            if existing.num_rows >= SMALL_BATCH_ROWS:
+                break
+            small += 1
+        if small >= MERGE_SMALL_BATCHES:
+            merged = pa.concat_batches(self.batches[-small:])
+            self.batches[-small:] = [merged]
 
     def visible(self) -> list[pa.RecordBatch]:
         return [*self.flushing, *self.batches]

@@ -23,7 +23,7 @@ from ._values import ENTRY_SCHEMA
 if TYPE_CHECKING:
     from ._store import Store
 
-__all__ = ["RETIRE_GRACE_NS", "apply_retention", "delete", "write"]
+__all__ = ["RETIRE_GRACE_NS", "apply_retention", "compact", "delete", "write"]
 
 RETIRE_GRACE_NS = 60 * 1_000_000_000
 _NS = 1_000_000_000
@@ -195,3 +195,51 @@ def delete(
         )
     ]
     return _rewrite(store, tenant, touched, mask)
+
+
+COMPACT_MIN_SEGMENTS = 8
+"""A tenant's small segments are merged once there are at least this many."""
+
+
+def compact(store: Store) -> int:
+    """Merge each tenant's small segments (under 1/4 of a full one); returns segments merged.
+
+    Segments are merged in time order into files of at most half ``max_segment_bytes`` of
+    line bytes, so age-based cuts of quiet tenants do not leave thousands of tiny files.
+    """
+    assert store._catalog is not None
+    limit = store.config.max_segment_bytes // 2
+    merged = 0
+    with store._lock:
+        per_tenant = {t: list(s) for t, s in store._segments.items()}
+    for tenant, segments in per_tenant.items():
+        small = sorted(
+            (s for s in segments if s.line_bytes < store.config.max_segment_bytes // 4),
+            key=lambda s: (s.min_ts, s.id),
+        )
+        if len(small) < COMPACT_MIN_SEGMENTS:
+            continue
+        groups: list[list[SegmentMeta]] = [[]]
+        size = 0
+        for seg in small:
+            if groups[-1] and size + seg.line_bytes > limit:
+                groups.append([])
+                size = 0
+            groups[-1].append(seg)
+            size += seg.line_bytes
+        for group in groups:
+            if len(group) < 2:
+                continue
+            tables = [
+                pq.read_table(store.config.data_dir / s.path, schema=ENTRY_SCHEMA) for s in group
+            ]
+            meta = write(store, tenant, pa.concat_tables(tables))
+            (added,) = store._catalog.commit_changes(add=[meta], remove=[s.id for s in group])
+            gone = {s.id for s in group}
+            with store._lock:
+                kept = [s for s in store._segments.get(tenant, []) if s.id not in gone]
+                store._segments[tenant] = [*kept, added]
+            for seg in group:
+                store._retire(store.config.data_dir / seg.path)
+            merged += len(group)
+    return merged

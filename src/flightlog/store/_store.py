@@ -28,12 +28,20 @@ from ._fingerprint import stream_fingerprint
 from ._head import StreamState, TenantHead, entries_batch
 from ._reads import TenantSnapshot, matching_streams, scan, select_rows, stats_of, stream_infos
 from ._segment import SegmentMeta, tenant_dir_name
-from ._values import TOO_FAR_BEHIND, AppendResult, IndexStats, ScanSources, StreamInfo
+from ._values import (
+    TOO_FAR_BEHIND,
+    AppendResult,
+    IndexStats,
+    ScanSources,
+    StoreFigures,
+    StreamInfo,
+)
 from ._wal import WalFile, WalWriter, encode_payload, fsync_dir, list_wal_files, read_wal_file
 
 __all__ = ["Store"]
 
 _MAX_SAMPLES = 5
+_READ_ATTEMPTS = 3
 _NS = 1_000_000_000
 
 
@@ -303,8 +311,17 @@ class Store:
                     )
                 ]
             written = self._cut(due) if due else 0
+            _maintenance.compact(self)
             self._unlink_retired(force=False)
             return written
+
+    def compact(self) -> int:
+        """Merge small segments (``maybe_cut`` also does this); returns segments merged."""
+        self._writable()
+        with self._maintenance:
+            merged = _maintenance.compact(self)
+            self._unlink_retired(force=False)
+            return merged
 
     def flush(self) -> None:
         """Cut every head to segments (graceful shutdown); the WAL is then removed."""
@@ -451,15 +468,27 @@ class Store:
         limit: int | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """Entries of matching streams in the range, ordered by ts in ``direction``."""
-        return select_rows(
-            self.config.data_dir,
-            self._snapshots(tenants),
-            matchers,
-            start_ns,
-            end_ns,
-            direction,
-            limit,
-        )
+        for attempt in range(_READ_ATTEMPTS):
+            try:
+                batches = list(
+                    select_rows(
+                        self.config.data_dir,
+                        self._snapshots(tenants),
+                        matchers,
+                        start_ns,
+                        end_ns,
+                        direction,
+                        limit,
+                    )
+                )
+            except FileNotFoundError:
+                # A segment was replaced (compaction, retention) and its grace period
+                # ended while this read ran: read again from a fresh snapshot.
+                if attempt == _READ_ATTEMPTS - 1:
+                    raise
+                continue
+            return iter(batches)
+        raise AssertionError("unreachable")
 
     def streams(
         self,
@@ -521,6 +550,32 @@ class Store:
         end_ns: int,
     ) -> IndexStats:
         return stats_of(self._snapshots(tenants), matchers, start_ns, end_ns)
+
+    def figures(self) -> StoreFigures:
+        """Sizes for ``/metrics``: head, segments, WAL, streams."""
+        with self._lock:
+            heads = [h for h in self._heads.values()]
+            head_bytes = sum(h.bytes + sum(b.nbytes for b in h.flushing) for h in heads)
+            head_rows = sum(h.rows + sum(b.num_rows for b in h.flushing) for h in heads)
+            segments = [s for metas in self._segments.values() for s in metas]
+            streams = sum(len(s) for s in self._streams.values())
+            tenants = len(set(self._streams) | set(self._segments))
+        wal_bytes = 0
+        for path in (self.config.data_dir / "wal").glob("*.wal"):
+            try:
+                wal_bytes += path.stat().st_size
+            except FileNotFoundError:
+                continue  # removed by a cut meanwhile
+        return StoreFigures(
+            head_bytes=head_bytes,
+            head_rows=head_rows,
+            segments=len(segments),
+            segment_bytes=sum(s.bytes for s in segments),
+            segment_rows=sum(s.rows for s in segments),
+            wal_bytes=wal_bytes,
+            streams=streams,
+            tenants=tenants,
+        )
 
     def tenant_dir(self, tenant: str) -> Path:
         """Folder holding a tenant's segments (for engines that glob it)."""

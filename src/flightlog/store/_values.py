@@ -14,6 +14,7 @@ __all__ = [
     "AppendResult",
     "IndexStats",
     "ScanSources",
+    "StoreFigures",
     "StreamInfo",
 ]
 
@@ -79,3 +80,17 @@ class ScanSources:
     head: pa.Table
     streams: Mapping[int, Mapping[str, str]]
     stream_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StoreFigures:
+    """Sizes of the store at one moment, for metrics."""
+
+    head_bytes: int
+    head_rows: int
+    segments: int
+    segment_bytes: int
+    segment_rows: int
+    wal_bytes: int
+    streams: int
+    tenants: int
