@@ -412,7 +412,9 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
                 )
         elif param is not None:
             raise _SemanticError(f"{op} takes no parameter")
-        if op in ast.LINE_RANGE_OPS:
+        if op is ast.RangeOp.RATE and unwrap is not None:
+            pass  # rate over unwrapped values: sum of values per second
+        elif op in ast.LINE_RANGE_OPS:
             if unwrap is not None:
                 raise _SemanticError(f"{op} cannot be used with unwrap")
             if grouping is not None:

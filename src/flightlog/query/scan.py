@@ -8,7 +8,9 @@ filters. A timer interrupts the connection when the tenant's query time limit pa
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +35,20 @@ class ScanRequest:
     limit: int | None = None
 
 
+_DATABASE: duckdb.DuckDBPyConnection | None = None
+_DATABASE_LOCK = threading.Lock()
+_NAMES = itertools.count()
+
+
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process; each query gets its own cursor (cheap, interruptible)."""
+    global _DATABASE
+    with _DATABASE_LOCK:
+        if _DATABASE is None:
+            _DATABASE = duckdb.connect(":memory:")
+        return _DATABASE
+
+
 class Scanner:
     """Runs scan requests against one store under one deadline (seconds from creation)."""
 
@@ -40,9 +56,10 @@ class Scanner:
         self._store = store
         self._tenants = tuple(tenants)
         self._timeout_s = timeout_s
-        self._connection = duckdb.connect(":memory:")
+        self._connection = _database().cursor()
         self._timer: threading.Timer | None = None
         self._timed_out = threading.Event()
+        self._deadline = None if timeout_s is None else time.monotonic() + timeout_s
         if timeout_s is not None:
             self._timer = threading.Timer(timeout_s, self._interrupt)
             self._timer.daemon = True
@@ -57,7 +74,8 @@ class Scanner:
 
     def check_deadline(self) -> None:
         """Raise when the time limit passed (Python stages call this between batches)."""
-        if self._timed_out.is_set():
+        late = self._deadline is not None and time.monotonic() >= self._deadline
+        if late or self._timed_out.is_set():
             raise QueryLimitError(
                 "max_query_time",
                 f"query timed out after {self._timeout_s:g}s (max_query_time): narrow the time range or the selector",
@@ -96,9 +114,10 @@ class Scanner:
         condition = " AND ".join(where)
         columns = ", ".join(request.columns)
         parts = []
+        head_name = f"head_rows_{next(_NAMES)}"
         if sources.head.num_rows:
-            self._connection.register("head_rows", sources.head)
-            parts.append(f"SELECT {columns} FROM head_rows WHERE {condition}")
+            self._connection.register(head_name, sources.head)
+            parts.append(f"SELECT {columns} FROM {head_name} WHERE {condition}")
         if sources.segment_paths:
             paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sources.segment_paths)
             parts.append(f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {condition}")
@@ -123,7 +142,7 @@ class Scanner:
             if reader is not None:
                 reader.close()
             if sources.head.num_rows:
-                self._connection.unregister("head_rows")
+                self._connection.unregister(head_name)
 
     def table(self, request: ScanRequest) -> pa.Table:
         batches = list(self.batches(request))

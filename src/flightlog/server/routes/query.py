@@ -9,6 +9,7 @@ past ``max_query_time_secs`` is interrupted and answered 504 with the reason.
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,13 +67,33 @@ def _engine(services: Services) -> Engine:
     return Engine(services.store, limits)
 
 
+MAX_FORM_BYTES = 1024 * 1024
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded body of a POST (Loki clients send their parameters that way)."""
+    if request.method != "POST":
+        return []
+    content_type = request.headers.get("content-type", "")
+    if content_type and "application/x-www-form-urlencoded" not in content_type:
+        raise QueryError(
+            f"unsupported content type {content_type!r}: send application/x-www-form-urlencoded"
+        )
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise QueryError(f"request body is {len(body)} bytes; the limit is {MAX_FORM_BYTES}")
+    try:
+        return urllib.parse.parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise QueryError("the request body is not valid urlencoded UTF-8") from None
+
+
 async def _params(request: Request) -> dict[str, str]:
     params = dict(request.query_params)
-    if request.method == "POST":
-        form = await request.form()
-        for key, value in form.multi_items():
-            if isinstance(value, str):
-                params.setdefault(key, value)
+    for key, value in await _form(request):
+        params.setdefault(key, value)
     return params
 
 
@@ -296,6 +317,7 @@ async def tail(websocket: WebSocket) -> None:
         await websocket.close(code=1008)
         return
     engine = _engine(services)
+    disconnected = asyncio.ensure_future(_wait_for_disconnect(websocket))
     first = True
     seen_at_cursor: set[tuple[int, str]] = set()
     cursor = start
@@ -329,7 +351,9 @@ async def tail(websocket: WebSocket) -> None:
                         }
                         cursor = newest
                 first = False
-            await asyncio.sleep(TAIL_POLL_SECS)
+            done, _ = await asyncio.wait([disconnected], timeout=TAIL_POLL_SECS)
+            if done:
+                return
     except (WebSocketDisconnect, RuntimeError):
         return
     except FlightlogError as exc:
@@ -337,6 +361,16 @@ async def tail(websocket: WebSocket) -> None:
             orjson.dumps({"status": "error", "errorType": "bad_data", "error": str(exc)}).decode()
         )
         await websocket.close(code=1011)
+    finally:
+        disconnected.cancel()
+
+
+async def _wait_for_disconnect(websocket: WebSocket) -> None:
+    """Return when the client goes away (tail clients send nothing after connecting)."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
 
 
 def _drop_seen(result: StreamsResult, seen: set[tuple[int, str]]) -> StreamsResult:

@@ -1,0 +1,197 @@
+"""Loki's read API through a real `flightlog serve` subprocess and real HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+S = 1_000_000_000
+NOW = time.time_ns() // S * S
+T0 = NOW - 600 * S
+
+
+@pytest.fixture(scope="module")
+def http(flightlog_module_server: Any) -> Iterator[httpx.Client]:
+    with flightlog_module_server.client() as client:
+        streams = [
+            {
+                "stream": {"app": "api", "env": "prod"},
+                "values": [
+                    [str(T0 + 10 * S), orjson.dumps({"level": "info", "latency_ms": 100}).decode()],
+                    [
+                        str(T0 + 20 * S),
+                        orjson.dumps({"level": "error", "latency_ms": 300}).decode(),
+                    ],
+                    [str(T0 + 70 * S), orjson.dumps({"level": "info", "latency_ms": 200}).decode()],
+                ],
+            },
+            {
+                "stream": {"app": "web", "env": "dev"},
+                "values": [[str(T0 + 30 * S), "GET /index.html 200", {"trace_id": "abc"}]],
+            },
+        ]
+        response = client.post("/loki/api/v1/push", json={"streams": streams})
+        assert response.status_code == 204, response.text
+        other = {
+            "streams": [
+                {
+                    "stream": {"app": "api", "env": "prod"},
+                    "values": [[str(T0 + 40 * S), "tenant b line"]],
+                }
+            ]
+        }
+        response = client.post("/loki/api/v1/push", json=other, headers={"X-Scope-OrgID": "team-b"})
+        assert response.status_code == 204, response.text
+        yield client
+
+
+def test_grafana_health_check(http: httpx.Client) -> None:
+    """Grafana's Loki data-source test: instant `vector(1)+vector(1)` answers 2."""
+    body = http.get(
+        "/loki/api/v1/query", params={"query": "vector(1)+vector(1)", "time": str(T0)}
+    ).json()
+    assert body["status"] == "success"
+    assert body["data"]["resultType"] == "vector"
+    assert body["data"]["result"] == [{"metric": {}, "value": [T0 // S, "2"]}]
+
+
+def test_query_range_logs(http: httpx.Client) -> None:
+    params = {
+        "query": '{app="api"} | json | level="info"',
+        "start": str(T0),
+        "end": str(T0 + 100 * S),
+        "limit": "10",
+    }
+    body = http.get("/loki/api/v1/query_range", params=params).json()
+    assert body["data"]["resultType"] == "streams"
+    values = [v for s in body["data"]["result"] for v in s["values"]]
+    assert sorted((v[0] for v in values), reverse=True) == [str(T0 + 70 * S), str(T0 + 10 * S)]
+    assert all(s["stream"]["level"] == "info" for s in body["data"]["result"])
+
+
+def test_query_range_matrix_with_grafana_step_and_rfc3339(http: httpx.Client) -> None:
+    """Grafana sends `step` as `<n>ms`; times may be RFC3339 or float seconds."""
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((T0 + 60 * S) // S))
+    params = {
+        "query": 'sum(count_over_time({app="api"}[1m]))',
+        "start": start,
+        "end": f"{(T0 + 120 * S) / S:.1f}",
+        "step": "60000ms",
+    }
+    body = http.post("/loki/api/v1/query_range", data=params).json()
+    assert body["data"]["resultType"] == "matrix"
+    assert body["data"]["result"] == [
+        {"metric": {}, "values": [[T0 // S + 60, "2"], [T0 // S + 120, "1"]]}
+    ]
+
+
+def test_multi_tenant_read(http: httpx.Client) -> None:
+    params = {"query": 'count_over_time({app="api"}[2m])', "time": str(T0 + 100 * S)}
+    one = http.get("/loki/api/v1/query", params=params).json()["data"]["result"]
+    both = http.get(
+        "/loki/api/v1/query", params=params, headers={"X-Scope-OrgID": "default|team-b"}
+    ).json()["data"]["result"]
+    assert one[0]["value"][1] == "3" and both[0]["value"][1] == "4"
+
+
+def test_categorize_labels_header(http: httpx.Client) -> None:
+    params = {"query": '{app="web"}', "start": str(T0), "end": str(T0 + 100 * S)}
+    plain = http.get("/loki/api/v1/query_range", params=params).json()["data"]
+    assert len(plain["result"][0]["values"][0]) == 2
+    assert plain["result"][0]["stream"]["trace_id"] == "abc"
+    headers = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
+    flagged = http.get("/loki/api/v1/query_range", params=params, headers=headers).json()["data"]
+    assert flagged["encodingFlags"] == ["categorize-labels"]
+    assert flagged["result"][0]["stream"] == {"app": "web", "env": "dev"}
+    assert flagged["result"][0]["values"][0][2] == {"structuredMetadata": {"trace_id": "abc"}}
+
+
+def test_parse_error_is_loki_shaped(http: httpx.Client) -> None:
+    response = http.get(
+        "/loki/api/v1/query_range", params={"query": '{app="api"} |= ', "start": str(T0)}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == "error" and body["errorType"] == "bad_data"
+    assert body["error"].startswith("parse error at line 1, col 16:")
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"query": '{app="api"}', "start": "yesterday"}, "invalid start"),
+        ({"query": '{app="api"}', "step": "-5s", "start": str(T0)}, "step"),
+        ({"query": '{app="api"}', "limit": "many"}, "invalid limit"),
+        ({"query": '{app="api"}', "direction": "sideways"}, "invalid direction"),
+        ({}, "missing required parameter 'query'"),
+        ({"query": "x" * 70_000}, "limit"),
+        ({"query": '{app="api"}', "start": str(T0 + 10 * S), "end": str(T0)}, "end timestamp"),
+    ],
+)
+def test_bad_parameters_are_400(http: httpx.Client, params: dict[str, str], fragment: str) -> None:
+    response = http.post("/loki/api/v1/query_range", data=params)
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["error"]
+
+
+def test_labels_values_series_stats_volume(http: httpx.Client) -> None:
+    window = {"start": str(T0), "end": str(T0 + 100 * S)}
+    assert http.get("/loki/api/v1/labels", params=window).json() == {
+        "status": "success",
+        "data": ["app", "env"],
+    }
+    values = http.get("/loki/api/v1/label/app/values", params=window).json()
+    assert values["data"] == ["api", "web"]
+    scoped = http.get(
+        "/loki/api/v1/label/env/values", params={**window, "query": '{app="web"}'}
+    ).json()
+    assert scoped["data"] == ["dev"]
+    series = http.get("/loki/api/v1/series", params={**window, "match[]": '{app=~".+"}'}).json()
+    assert series["data"] == [{"app": "api", "env": "prod"}, {"app": "web", "env": "dev"}]
+    stats = http.get("/loki/api/v1/index/stats", params={**window, "query": '{app="api"}'}).json()
+    assert stats["streams"] == 1 and stats["entries"] == 3
+    volume = http.get("/loki/api/v1/index/volume", params={**window, "query": '{app=~".+"}'}).json()
+    assert volume["data"]["resultType"] == "vector"
+    by_app = {r["metric"]["app"]: int(r["value"][1]) for r in volume["data"]["result"]}
+    assert by_app["web"] == len("GET /index.html 200")
+
+
+def test_garbage_form_body_is_400(http: httpx.Client) -> None:
+    response = http.post(
+        "/loki/api/v1/query",
+        content=b"\xff\xfe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert "urlencoded" in response.json()["error"]
+
+
+def test_format_query(http: httpx.Client) -> None:
+    body = http.get(
+        "/loki/api/v1/format_query", params={"query": 'sum(rate({app="api"}|="x"[60s])) by (env)'}
+    ).json()
+    assert body == {"status": "success", "data": 'sum by (env) (rate({app="api"} |= "x" [1m]))'}
+
+
+def test_tail_websocket_follows_new_entries(
+    http: httpx.Client, flightlog_module_server: Any
+) -> None:
+    """A tail client gets recent entries, then an entry pushed after it connected."""
+    from websockets.sync.client import connect
+
+    url = flightlog_module_server.url.replace("http://", "ws://") + "/loki/api/v1/tail"
+    start = str(time.time_ns() - 60 * S)
+    with connect(f"{url}?query=%7Bapp%3D%22tail%22%7D&start={start}") as socket:
+        pushed = time.time_ns()
+        body = {
+            "streams": [{"stream": {"app": "tail"}, "values": [[str(pushed), "first live line"]]}]
+        }
+        assert http.post("/loki/api/v1/push", json=body).status_code == 204
+        message = orjson.loads(socket.recv(timeout=20))
+        lines = [v[1] for s in message["streams"] for v in s["values"]]
+        assert lines == ["first live line"]
