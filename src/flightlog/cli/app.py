@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "push",
     "drift",
+    "compare_models",
     "analyze",
 )
 
