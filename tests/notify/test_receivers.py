@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import CollectorRegistry
 
 from flightlog.notify.config import load_alerting_config
 from flightlog.notify.delivery import RetryPolicy
+from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.receivers.pagerduty import dedup_key
 from flightlog.notify.service import NotifyService
 from flightlog.notify.testing import RecordingReceiver
@@ -23,6 +24,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+REGISTRY = CollectorRegistry()
+METRICS = NotifyMetrics.create(REGISTRY)
 FAST_RETRY = RetryPolicy(initial_backoff_s=0.01, max_backoff_s=0.05, max_attempts=3)
 
 
@@ -39,7 +42,9 @@ def service(tmp_path: Path, receivers: list[dict], **route: object) -> NotifySer
             "receivers": receivers,
         }
     )
-    svc = NotifyService(config, tmp_path, external_url="http://flightlog.test", retry=FAST_RETRY)
+    svc = NotifyService(
+        config, tmp_path, external_url="http://flightlog.test", retry=FAST_RETRY, metrics=METRICS
+    )
     svc.start()
     return svc
 

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flightlog.notify import metrics
 from flightlog.notify.dispatcher import Notification
+from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.receivers import SENDERS, DeliveryFailed
 
 __all__ = ["Delivery", "RetryPolicy"]
@@ -49,7 +49,9 @@ class Delivery:
         retry: RetryPolicy | None = None,
         senders: dict[str, Sender] | None = None,
         rng: random.Random | None = None,
+        metrics: NotifyMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or NotifyMetrics.create()
         self._on_done = on_done
         self._external_url = external_url
         self._retry = retry or RetryPolicy()
@@ -106,20 +108,18 @@ class Delivery:
             try:
                 sender(notification, self._external_url, integration.timeout_s)
             except DeliveryFailed as exc:
-                metrics.NOTIFICATION_ATTEMPTS.labels(*labels, exc.reason.value).inc()
+                self.metrics.attempts_failed.labels(*labels, exc.reason.value).inc()
                 if (
                     not exc.retryable
                     or attempt >= self._retry.max_attempts
                     or self._stopping.is_set()
                 ):
-                    metrics.NOTIFICATIONS_FAILED.labels(*labels, exc.reason.value).inc()
+                    self.metrics.failed.labels(*labels, exc.reason.value).inc()
                     return False
                 if self._stopping.wait(self._retry.backoff_s(attempt, self._rng)):
-                    metrics.NOTIFICATIONS_FAILED.labels(*labels, exc.reason.value).inc()
+                    self.metrics.failed.labels(*labels, exc.reason.value).inc()
                     return False
                 continue
-            metrics.NOTIFICATIONS_SENT.labels(*labels).inc()
-            metrics.NOTIFICATION_LATENCY.labels(integration.kind).observe(
-                time.monotonic() - started
-            )
+            self.metrics.sent.labels(*labels).inc()
+            self.metrics.latency.labels(integration.kind).observe(time.monotonic() - started)
             return True

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from flightlog.notify.config import AlertingConfig, Integration, Route
 from flightlog.notify.inhibit import inhibiting
+from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.nflog import NotificationLog, NotificationLogEntry
 from flightlog.notify.routing import group_key, group_labels, match_routes
 from flightlog.notify.silences import SilenceStore
@@ -82,8 +83,10 @@ class Dispatcher:
         nflog: NotificationLog,
         silences: SilenceStore,
         clock: Callable[[], float] = time.time,
+        metrics: NotifyMetrics | None = None,
     ) -> None:
         self._config = config
+        self._metrics = metrics
         self._nflog = nflog
         self._silences = silences
         self._clock = clock
@@ -191,6 +194,8 @@ class Dispatcher:
                 group.route.repeat_interval_s,
                 now,
             ):
+                if self._metrics is not None:
+                    self._metrics.deduplicated.labels(integration.receiver, integration.kind).inc()
                 continue
             alerts = tuple(
                 visible

@@ -1,33 +1,58 @@
-"""Prometheus counters of the notification pipeline, labelled by integration and reason."""
+"""Prometheus counters of the notification pipeline, labelled by integration and reason.
+
+Created on the registry the server hands out (never the global one), so two servers in
+one process, or two tests, do not share counts.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from dataclasses import dataclass
 
-__all__ = [
-    "NOTIFICATIONS_FAILED",
-    "NOTIFICATIONS_SENT",
-    "NOTIFICATION_ATTEMPTS",
-    "NOTIFICATION_LATENCY",
-]
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
-NOTIFICATIONS_SENT = Counter(
-    "flightlog_notifications_total",
-    "Notifications delivered, by receiver and integration.",
-    ["receiver", "integration"],
-)
-NOTIFICATION_ATTEMPTS = Counter(
-    "flightlog_notification_attempts_failed_total",
-    "Delivery attempts that failed (each retry counts), by receiver, integration and reason.",
-    ["receiver", "integration", "reason"],
-)
-NOTIFICATIONS_FAILED = Counter(
-    "flightlog_notifications_failed_total",
-    "Notifications given up after all retries, by receiver, integration and reason.",
-    ["receiver", "integration", "reason"],
-)
-NOTIFICATION_LATENCY = Histogram(
-    "flightlog_notification_latency_seconds",
-    "Time to deliver one notification, retries included.",
-    ["integration"],
-)
+__all__ = ["NotifyMetrics"]
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyMetrics:
+    sent: Counter
+    attempts_failed: Counter
+    failed: Counter
+    latency: Histogram
+    deduplicated: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> NotifyMetrics:
+        registry = registry if registry is not None else CollectorRegistry()
+        return cls(
+            sent=Counter(
+                "flightlog_notifications_total",
+                "Notifications delivered, by receiver and integration.",
+                ["receiver", "integration"],
+                registry=registry,
+            ),
+            attempts_failed=Counter(
+                "flightlog_notification_attempts_failed_total",
+                "Delivery attempts that failed (each retry counts), by receiver, integration and reason.",
+                ["receiver", "integration", "reason"],
+                registry=registry,
+            ),
+            failed=Counter(
+                "flightlog_notifications_failed_total",
+                "Notifications given up after all retries, by receiver, integration and reason.",
+                ["receiver", "integration", "reason"],
+                registry=registry,
+            ),
+            latency=Histogram(
+                "flightlog_notification_latency_seconds",
+                "Time to deliver one notification, retries included.",
+                ["integration"],
+                registry=registry,
+            ),
+            deduplicated=Counter(
+                "flightlog_notifications_deduplicated_total",
+                "Group flushes that sent nothing because the receiver already knew (notification log).",
+                ["receiver", "integration"],
+                registry=registry,
+            ),
+        )

@@ -14,6 +14,7 @@ from pathlib import Path
 from flightlog.notify.config import AlertingConfig
 from flightlog.notify.delivery import Delivery, RetryPolicy
 from flightlog.notify.dispatcher import Dispatcher
+from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.nflog import NotificationLog
 from flightlog.notify.silences import SilenceStore
 from flightlog.rules.alert import Alert
@@ -31,12 +32,18 @@ class NotifyService:
         external_url: str = "",
         clock: Callable[[], float] = time.time,
         retry: RetryPolicy | None = None,
+        metrics: NotifyMetrics | None = None,
     ) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.silences = SilenceStore(state_dir / "notify.db", clock=clock)
         self.nflog = NotificationLog(state_dir / "notify.db")
-        self.dispatcher = Dispatcher(config, self.nflog, self.silences, clock=clock)
-        self.delivery = Delivery(self.dispatcher.delivered, external_url=external_url, retry=retry)
+        self.metrics = metrics or NotifyMetrics.create()
+        self.dispatcher = Dispatcher(
+            config, self.nflog, self.silences, clock=clock, metrics=self.metrics
+        )
+        self.delivery = Delivery(
+            self.dispatcher.delivered, external_url=external_url, retry=retry, metrics=self.metrics
+        )
         self._clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()

@@ -43,6 +43,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "metrics",
     "push",
     "query",
+    "rules",
+    "alertmanager",
     "ui",
 )
 

@@ -1,0 +1,214 @@
+"""Alertmanager's v2 API over the notification pipeline: alerts and silences.
+
+* ``GET /api/v2/alerts`` (filters ``active``, ``silenced``, ``inhibited``, ``filter``),
+  ``POST /api/v2/alerts`` (so Prometheus or another ruler can send alerts here)
+* ``GET/POST /api/v2/silences``, ``GET/DELETE /api/v2/silence/{id}`` (and the same under
+  ``/api/v2/silences/{id}``), in Alertmanager's JSON shapes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from flightlog.config import Role
+from flightlog.errors import ConfigError
+from flightlog.notify.matchers import matches_all, parse_matchers
+from flightlog.notify.service import NotifyService
+from flightlog.notify.silences import matcher_from_api
+from flightlog.rules.alert import Alert, format_rfc3339, parse_rfc3339
+from flightlog.server.deps import get_services, require_role
+from flightlog.server.errors import HTTPError
+from flightlog.server.services import Services
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["alertmanager"])
+_read = require_role(Role.READ)
+_write = require_role(Role.WRITE)
+MAX_ALERTS_PER_POST = 10_000
+
+
+def _notify(services: Services = Depends(get_services)) -> NotifyService:
+    notify = services.extras.get("notify")
+    if not isinstance(notify, NotifyService):
+        raise HTTPError(503, "the notification pipeline is not running")
+    return notify
+
+
+def _time(value: Any, name: str) -> float | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise HTTPError(400, f"{name} must be an RFC 3339 time string, got {value!r}")
+    try:
+        return parse_rfc3339(value)
+    except ValueError:
+        raise HTTPError(
+            400, f"{name} {value!r} is not an RFC 3339 time (e.g. 2026-11-23T22:00:00Z)"
+        ) from None
+
+
+@router.get("/api/v2/alerts")
+def get_alerts(
+    active: bool = True,
+    silenced: bool = True,
+    inhibited: bool = True,
+    unprocessed: bool = True,
+    receiver: str | None = None,
+    filter: list[str] = Query(default=[]),
+    _: tuple[str, ...] = Depends(_read),
+    notify: NotifyService = Depends(_notify),
+) -> list[dict[str, Any]]:
+    try:
+        matchers = parse_matchers(filter)
+    except ConfigError as exc:
+        raise HTTPError(400, str(exc)) from None
+    now = time.time()
+    out = []
+    for alert, marker in notify.dispatcher.alerts():
+        if alert.status_at(now).value != "firing" or not matches_all(matchers, alert.labels):
+            continue
+        if (marker.silenced_by and not silenced) or (marker.inhibited_by and not inhibited):
+            continue
+        if marker.state == "active" and not active:
+            continue
+        if receiver and receiver not in marker.receivers:
+            continue
+        body = alert.to_api(now)
+        del body["status"]
+        body.update(
+            {
+                "updatedAt": format_rfc3339(alert.updated_at),
+                "receivers": [{"name": r} for r in marker.receivers],
+                "status": {
+                    "state": marker.state,
+                    "silencedBy": list(marker.silenced_by),
+                    "inhibitedBy": list(marker.inhibited_by),
+                },
+            }
+        )
+        out.append(body)
+    out.sort(key=lambda a: (a["labels"].get("alertname", ""), a["fingerprint"]))
+    return out
+
+
+@router.post("/api/v2/alerts")
+def post_alerts(
+    alerts: list[dict[str, Any]] = Body(...),
+    _: tuple[str, ...] = Depends(_write),
+    notify: NotifyService = Depends(_notify),
+) -> Response:
+    if len(alerts) > MAX_ALERTS_PER_POST:
+        raise HTTPError(
+            400, f"{len(alerts)} alerts in one request; send at most {MAX_ALERTS_PER_POST}"
+        )
+    now = time.time()
+    parsed = []
+    for index, item in enumerate(alerts):
+        labels = item.get("labels") if isinstance(item, dict) else None
+        if (
+            not isinstance(labels, dict)
+            or not labels
+            or not all(isinstance(v, str) for v in labels.values())
+        ):
+            raise HTTPError(400, f"alerts[{index}].labels must be a non-empty object of strings")
+        annotations = item.get("annotations") or {}
+        if not isinstance(annotations, dict):
+            raise HTTPError(400, f"alerts[{index}].annotations must be an object of strings")
+        starts = _time(item.get("startsAt"), f"alerts[{index}].startsAt") or now
+        ends = _time(item.get("endsAt"), f"alerts[{index}].endsAt")
+        parsed.append(
+            Alert(
+                labels=labels,
+                annotations={str(k): str(v) for k, v in annotations.items()},
+                starts_at=starts,
+                ends_at=ends,
+                generator_url=str(item.get("generatorURL") or ""),
+                updated_at=now,
+            )
+        )
+    notify.put(parsed)
+    return Response(status_code=200)
+
+
+@router.get("/api/v2/silences")
+def list_silences(
+    filter: list[str] = Query(default=[]),
+    _: tuple[str, ...] = Depends(_read),
+    notify: NotifyService = Depends(_notify),
+) -> list[dict[str, Any]]:
+    try:
+        wanted = parse_matchers(filter)
+    except ConfigError as exc:
+        raise HTTPError(400, str(exc)) from None
+    now = time.time()
+    out = []
+    for silence in notify.silences.all():
+        if wanted and not all(any(m == w for m in silence.matchers) for w in wanted):
+            continue
+        out.append(silence.to_api(now))
+    order = {"active": 0, "pending": 1, "expired": 2}
+    out.sort(key=lambda s: (order[s["status"]["state"]], s["endsAt"]))
+    return out
+
+
+@router.post("/api/v2/silences")
+def post_silence(
+    body: dict[str, Any] = Body(...),
+    _: tuple[str, ...] = Depends(_write),
+    notify: NotifyService = Depends(_notify),
+) -> dict[str, str]:
+    raw_matchers = body.get("matchers")
+    if not isinstance(raw_matchers, list) or not raw_matchers:
+        raise HTTPError(
+            400, "a silence needs a non-empty `matchers` list of {name, value, isRegex, isEqual}"
+        )
+    try:
+        matchers = tuple(matcher_from_api(m) for m in raw_matchers if isinstance(m, dict))
+        if len(matchers) != len(raw_matchers):
+            raise ConfigError("every matcher must be an object {name, value, isRegex, isEqual}")
+        now = time.time()
+        starts = _time(body.get("startsAt"), "startsAt") or now
+        ends = _time(body.get("endsAt"), "endsAt")
+        if ends is None:
+            raise ConfigError("a silence needs `endsAt`")
+        silence = notify.silences.upsert(
+            matchers,
+            max(starts, now) if starts < now else starts,
+            ends,
+            str(body.get("createdBy") or ""),
+            str(body.get("comment") or ""),
+            silence_id=body.get("id") or None,
+        )
+    except ConfigError as exc:
+        raise HTTPError(400, str(exc)) from None
+    except KeyError:
+        raise HTTPError(404, f"silence {body.get('id')!r} not found") from None
+    return {"silenceID": silence.id}
+
+
+@router.get("/api/v2/silence/{silence_id}")
+@router.get("/api/v2/silences/{silence_id}")
+def get_silence(
+    silence_id: str, _: tuple[str, ...] = Depends(_read), notify: NotifyService = Depends(_notify)
+) -> dict[str, Any]:
+    silence = notify.silences.get(silence_id)
+    if silence is None:
+        raise HTTPError(404, f"silence {silence_id!r} not found")
+    return silence.to_api(time.time())
+
+
+@router.delete("/api/v2/silence/{silence_id}")
+@router.delete("/api/v2/silences/{silence_id}")
+def expire_silence(
+    silence_id: str, _: tuple[str, ...] = Depends(_write), notify: NotifyService = Depends(_notify)
+) -> Response:
+    try:
+        notify.silences.expire(silence_id)
+    except KeyError:
+        raise HTTPError(404, f"silence {silence_id!r} not found") from None
+    notify.put([])  # wake the ticker: muted groups may be due now
+    return Response(status_code=200)

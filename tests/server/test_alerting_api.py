@@ -1,0 +1,239 @@
+"""Alerting end to end through a real `flightlog serve`: push → rule → grouped webhook.
+
+Intervals are tiny (evaluation 200 ms, group_wait 100 ms) and every wait is a bounded
+wait on a condition.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from flightlog.notify.testing import RecordingReceiver
+
+RULES = """
+groups:
+  - name: e2e
+    interval: 200ms
+    rules:
+      - alert: ErrorBurst
+        expr: sum by (service) (count_over_time({job="e2e"} |= "error" [3s])) > 2
+        labels: {severity: high}
+        annotations:
+          summary: "{{ $labels.service }} logged {{ $value }} errors"
+          runbook_url: https://runbooks.example/errors
+      - alert: ErrorsLastMinute
+        expr: sum by (service) (count_over_time({job="sticky"} |= "error" [1m])) > 2
+      - record: e2e:errors:count3s
+        expr: sum by (service) (count_over_time({job="e2e"} |= "error" [3s]))
+"""
+
+
+def wait_until(
+    condition: Callable[[], Any], timeout_s: float = 15.0, what: str = "condition"
+) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def hook() -> Iterator[RecordingReceiver]:
+    with RecordingReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def server(
+    flightlog_server_factory: Callable[..., Any], hook: RecordingReceiver, tmp_path: Path
+) -> Any:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    config = {
+        "rules": {"files": [str(rules)]},
+        "alerting": {
+            "route": {
+                "receiver": "hook",
+                "group_by": ["alertname"],
+                "group_wait": "100ms",
+                "group_interval": "300ms",
+                "repeat_interval": "1h",
+            },
+            "receivers": [{"name": "hook", "webhook_configs": [{"url": hook.url}]}],
+        },
+    }
+    return flightlog_server_factory(config)
+
+
+def push_errors(http: httpx.Client, job: str, services: list[str], count: int = 3) -> None:
+    now = time.time_ns()
+    streams = [
+        {
+            "stream": {"job": job, "service": service},
+            "values": [
+                [str(now + i), f'level=error msg="request failed" n={i}'] for i in range(count)
+            ],
+        }
+        for service in services
+    ]
+    response = http.post("/loki/api/v1/push", json={"streams": streams})
+    assert response.status_code == 204, response.text
+
+
+@pytest.mark.slow
+def test_errors_fire_one_grouped_webhook_then_resolve(server: Any, hook: RecordingReceiver) -> None:
+    """Two services breaching in one evaluation give exactly one grouped webhook, then one resolution."""
+    with server.client() as http:
+        push_errors(http, "e2e", ["api", "db"])
+        first = hook.wait_for(1)[0]
+        assert (
+            first["version"] == "4" and first["status"] == "firing" and first["receiver"] == "hook"
+        )
+        assert first["groupKey"] == '{}:{alertname="ErrorBurst"}'
+        assert sorted(a["labels"]["service"] for a in first["alerts"]) == ["api", "db"]
+        alert = first["alerts"][0]
+        assert alert["annotations"]["runbook_url"] == "https://runbooks.example/errors"
+        assert re.fullmatch(r"[0-9a-f]{16}", alert["fingerprint"])
+        assert "/?query=" in alert["generatorURL"]
+        assert alert["annotations"]["summary"].endswith("logged 3 errors")
+        second = hook.wait_for(2)[1]
+        assert second["status"] == "resolved" and len(second["alerts"]) == 2
+        assert all(a["status"] == "resolved" for a in second["alerts"])
+
+
+@pytest.mark.slow
+def test_silence_suppresses_and_expiry_releases(server: Any, hook: RecordingReceiver) -> None:
+    """A silence keeps one service out of the notification; expiring it lets it through."""
+    with server.client() as http:
+        now = time.time()
+        body = {
+            "matchers": [{"name": "service", "value": "api", "isRegex": False, "isEqual": True}],
+            "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 1)),
+            "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+            "createdBy": "test",
+            "comment": "maintenance",
+        }
+        created = http.post("/api/v2/silences", json=body)
+        assert created.status_code == 200, created.text
+        silence_id = created.json()["silenceID"]
+        push_errors(http, "sticky", ["api", "db"])
+        first = hook.wait_for(1)[0]
+        assert [a["labels"]["service"] for a in first["alerts"]] == ["db"]
+        alerts = http.get("/api/v2/alerts").json()
+        api = next(a for a in alerts if a["labels"].get("service") == "api")
+        assert api["status"] == {
+            "state": "suppressed",
+            "silencedBy": [silence_id],
+            "inhibitedBy": [],
+        }
+        listed = http.get("/api/v2/silences").json()
+        assert listed[0]["id"] == silence_id and listed[0]["status"]["state"] == "active"
+        assert http.delete(f"/api/v2/silence/{silence_id}").status_code == 200
+        second = hook.wait_for(2)[1]
+        assert sorted(a["labels"]["service"] for a in second["alerts"]) == ["api", "db"]
+        assert http.get(f"/api/v2/silence/{silence_id}").json()["status"]["state"] == "expired"
+
+
+def _metric(http: httpx.Client, name: str) -> float:
+    total = 0.0
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@pytest.mark.slow
+def test_restart_resends_nothing_and_keeps_firing(server: Any, hook: RecordingReceiver) -> None:
+    """After a restart the alert is still firing and the receiver hears nothing new."""
+    with server.client() as http:
+        push_errors(http, "sticky", ["api"])
+        hook.wait_for(1)
+    server.restart()
+    with server.client() as http:
+        alerts = http.get("/prometheus/api/v1/alerts").json()["data"]["alerts"]
+        assert [a["state"] for a in alerts if a["labels"]["alertname"] == "ErrorsLastMinute"] == [
+            "firing"
+        ]
+        wait_until(
+            lambda: _metric(http, "flightlog_notifications_deduplicated_total") >= 1,
+            what="a deduplicated flush",
+        )
+    assert len(hook.requests) == 1
+
+
+@pytest.mark.slow
+def test_rules_and_alerts_in_prometheus_shape(server: Any, hook: RecordingReceiver) -> None:
+    """/prometheus/api/v1/rules lists groups with health; recorded series reach /metrics."""
+    with server.client() as http:
+        push_errors(http, "e2e", ["api"])
+        hook.wait_for(1)
+        groups = http.get("/prometheus/api/v1/rules").json()["data"]["groups"]
+        (group,) = groups
+        rules = {r["name"]: r for r in group["rules"]}
+        assert rules["ErrorBurst"]["type"] == "alerting" and rules["ErrorBurst"]["health"] == "ok"
+        assert rules["e2e:errors:count3s"]["type"] == "recording"
+        only_alerts = http.get("/prometheus/api/v1/rules", params={"type": "alert"}).json()["data"][
+            "groups"
+        ][0]
+        assert {r["type"] for r in only_alerts["rules"]} == {"alerting"}
+        metrics = http.get("/metrics").text
+        assert 'e2e:errors:count3s{service="api",tenant="default"} 3.0' in metrics
+
+
+def test_ruler_api_round_trip(flightlog_app_client: Any) -> None:
+    """POST a group, read it back in Loki and Prometheus shapes, delete it; bad YAML is a 400."""
+    http = flightlog_app_client
+    headers = {"X-Scope-OrgID": "team-a"}
+    group = 'name: g1\ninterval: 1m\nrules:\n  - alert: Any\n    expr: sum(count_over_time({app="x"}[5m])) > 0\n'
+    assert http.post("/loki/api/v1/rules/ns1", content=group, headers=headers).status_code == 202
+    listed = http.get("/loki/api/v1/rules", headers=headers)
+    assert listed.status_code == 200 and "ns1:" in listed.text and "name: g1" in listed.text
+    assert "alert: Any" in http.get("/loki/api/v1/rules/ns1/g1", headers=headers).text
+    assert http.get("/loki/api/v1/rules").status_code == 404  # other tenant sees nothing
+    bad = http.post(
+        "/loki/api/v1/rules/ns1",
+        content="name: g2\nrules:\n  - alert: B\n    expr: sum(\n",
+        headers=headers,
+    )
+    assert bad.status_code == 400 and "ns1:4:15:" in bad.json()["error"]
+    garbage = http.post("/loki/api/v1/rules/ns1", content=b"\xff\xfe", headers=headers)
+    assert garbage.status_code == 400
+    assert http.delete("/loki/api/v1/rules/ns1/g1", headers=headers).status_code == 202
+    assert http.get("/loki/api/v1/rules/ns1", headers=headers).status_code == 404
+
+
+def test_bad_silence_requests(flightlog_app_client: Any) -> None:
+    """Silences without matchers, with bad regexes or bad times get a 400 that says why."""
+    http = flightlog_app_client
+    cases = [
+        ({"endsAt": "2030-01-01T00:00:00Z"}, "matchers"),
+        (
+            {
+                "matchers": [{"name": "a", "value": "(", "isRegex": True}],
+                "endsAt": "2030-01-01T00:00:00Z",
+            },
+            "regex",
+        ),
+        ({"matchers": [{"name": "a", "value": "b"}], "endsAt": "tomorrow"}, "RFC 3339"),
+        (
+            {
+                "matchers": [{"name": "a", "value": ".*", "isRegex": True}],
+                "endsAt": "2030-01-01T00:00:00Z",
+            },
+            "empty string",
+        ),
+    ]
+    for body, needle in cases:
+        response = http.post("/api/v2/silences", json=body)
+        assert response.status_code == 400 and needle in response.json()["error"], response.text
+    assert http.delete("/api/v2/silence/nope").status_code == 404
