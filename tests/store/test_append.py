@@ -143,3 +143,22 @@ def test_concurrent_appends_all_land_once(store_config: StoreConfig, clock: Fake
         lines = sorted(r["line"] for r in rows(store))
         assert lines == sorted(f"{i}-{j}" for i in range(8) for j in range(20))
         assert len(rows(store, matchers=[eq("worker", "3")])) == 20
+
+
+def test_columns_may_be_numpy_or_tuples(store_config: StoreConfig, clock: FakeClock) -> None:
+    """Decoders may hand numpy timestamps and tuple columns; they survive the WAL."""
+    import numpy as np
+
+    from flightlog.model import PushRequest, StreamBatch
+
+    stream = StreamBatch(
+        (("app", "a"),), np.array([1, 2], dtype=np.int64), ("x", "y"), (None, {"k": "v"})
+    )
+    with Store.open(store_config, clock=clock) as store:
+        assert store.append(PushRequest("t", (stream,))).accepted == 2
+    with Store.open(store_config, clock=clock) as store:
+        got = rows(store, direction="forward")
+        assert [(r["ts"], r["line"], dict(r["metadata"])) for r in got] == [
+            (1, "x", {}),
+            (2, "y", {"k": "v"}),
+        ]

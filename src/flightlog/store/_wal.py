@@ -11,7 +11,7 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,11 +68,19 @@ def fsync_dir(path: Path) -> None:
 def encode_payload(tenant: str, streams: Sequence[StreamBatch]) -> bytes:
     """orjson-encode a whole append (one list per stream column, not one object per line)."""
     return orjson.dumps(
-        [
-            tenant,
-            [[s.labels, list(s.ts_ns), list(s.lines), list(s.metadata)] for s in streams],
-        ]
+        [tenant, [[s.labels, s.ts_ns, s.lines, s.metadata] for s in streams]],
+        option=orjson.OPT_SERIALIZE_NUMPY,
+        default=_plain,
     )
+
+
+def _plain(value: object) -> object:
+    """orjson fallback for other Mapping / Sequence types a decoder may hand us."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Sequence | range):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to the WAL")
 
 
 def decode_payload(payload: bytes) -> tuple[str, tuple[StreamBatch, ...]]:
