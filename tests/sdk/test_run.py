@@ -154,12 +154,13 @@ def test_progress_milestones_throughput_and_eta(tmp_path: Path) -> None:
 
 
 def test_training_log_has_batch_and_validation_lines(tmp_path: Path) -> None:
-    """The human training log shows batch metrics and validation results."""
+    """The human training log shows every Nth batch's metrics and the validation results."""
     clock = FakeClock()
-    with flightlog.Run("h", dir=tmp_path, clock=clock) as run:
-        _train(run, clock, epochs=1, batches=2)
+    with flightlog.Run("h", dir=tmp_path, clock=clock, training_log_every_n_steps=2) as run:
+        _train(run, clock, epochs=1, batches=3)
     text = (tmp_path / "h_training.log").read_text()
-    assert "batch epoch=1 step=1 loss=1 accuracy=0.1" in text
+    assert "batch epoch=1 step=2 loss=0.5 accuracy=0.2" in text
+    assert "step=1 " not in text and "step=3 " not in text
     assert "validation epoch 1: loss=0.5 accuracy=0.6 (best so far)" in text
 
 

@@ -224,7 +224,7 @@ def test_guide_configuration_and_rotation_examples(
     monkeypatch.chdir(tmp_path)
     ns = _user_script_namespace()
     _run("Logger Configuration", ns)
-    assert ns["advanced_logger"].run.paths["main"] == Path("logs/my_experiment_main.log")
+    assert ns["advanced_logger"].run.paths["main"] == tmp_path / "logs" / "my_experiment_main.log"
     _run("Log Rotation", ns)
     assert ns["advanced_logger"].run._writer._files[1].policy.max_bytes == 50 * 1024 * 1024
     assert (tmp_path / "logs" / "experiment_metrics.jsonl").stat().st_size > 0

@@ -72,6 +72,7 @@ class AdvancedLogger:
         rotation = RotationPolicy(max_bytes=max_log_size, backup_count=max_log_files)
         self.log_dir = log_dir
         self.experiment_name = experiment_name
+        run_options.setdefault("training_log_every_n_steps", 1)  # the guide logs every batch
         self.run = Run(
             experiment_name, dir=log_dir, level=log_level, rotation=rotation, **run_options
         )

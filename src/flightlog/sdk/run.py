@@ -85,7 +85,7 @@ class Run:
         monitor: str | None = None,
         system_metrics_interval_secs: float | None = None,
         flush_interval_secs: float = 0.5,
-        training_log_every_n_steps: int = 1,
+        training_log_every_n_steps: int = 10,
         processors: tuple[Processor, ...] | None = None,
         console: bool = False,
         clock: Clock | None = None,
@@ -95,7 +95,7 @@ class Run:
         self.name = name
         self.clock: Clock = clock or SystemClock()
         self.config: dict[str, Any] = dict(config or {})
-        self.dir = Path(dir)
+        self.dir = Path(dir).absolute()  # atexit may run after a chdir
         self.run_id = run_id or _new_run_id(name, self.clock.time_ns())
         self.level = level
         self.monitor = monitor
@@ -553,7 +553,7 @@ class Run:
                 "validations": self.validations,
                 "errors": sum(self.errors_by_type.values()),
             },
-            "metrics": {key: stats.as_dict() for key, stats in sorted(writer.stats.items())},
+            "metrics": writer.stats_snapshot(),
             "best": self.best,
             "final_metrics": self.final_metrics,
             "errors_by_type": dict(self.errors_by_type),

@@ -36,6 +36,8 @@ MAIN, TRAINING, ERRORS, METRICS = 1, 2, 4, 8
 _WAKE_AT_QUEUED = 4096
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 _NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}
+_NON_FINITE_TEXT = frozenset({"nan", "inf", "-inf"})
+_FOLD_AT = 8192
 
 
 def _metric_value(value: Any) -> Any:
@@ -64,12 +66,6 @@ def _number(value: Any) -> float | None:
     if isinstance(value, str) and value in ("nan", "inf", "-inf"):
         return float(value)
     return None
-
-
-def _short(value: Any) -> str:
-    if type(value) is float:
-        return f"{value:.6g}"
-    return str(value)
 
 
 class RunWriter:
@@ -104,6 +100,7 @@ class RunWriter:
         self.every = max(1, training_log_every_n_steps)
         self.queue: deque[Any] = deque()
         self.stats: dict[str, RunningStats] = {}
+        self._train_series: dict[str, Any] = {}  # metric name -> pending array of its stats
         self.metrics_records = 0
         self.batch_records = 0
         self.dropped: dict[str, int] = {}
@@ -165,11 +162,16 @@ class RunWriter:
                 entry = stats[key] = RunningStats()
             entry.add(number)
 
+    def _series(self, key: str) -> RunningStats:
+        entry = self.stats.get(key)
+        if entry is None:
+            entry = self.stats[key] = RunningStats()
+        return entry
+
     def _batch(
         self, item: tuple[int, Any, Any, dict[str, Any]], buffers: dict[int, list[bytes]]
     ) -> None:
         ts_ns, step, epoch, metrics = item
-        values = {name: _metric_value(value) for name, value in metrics.items()}
         record: dict[str, Any] = {
             "ts": format_ts_ns(ts_ns),
             "event": "metrics",
@@ -178,22 +180,48 @@ class RunWriter:
             "step": step,
             "epoch": epoch,
         }
-        record.update(values)
-        if self.processors and any(type(v) is str for v in values.values()):
+        has_text = False
+        for name, raw in metrics.items():
+            value = (
+                _metric_value(raw)
+                if type(raw) is not float or raw != raw or raw in _NON_FINITE
+                else raw
+            )
+            record[name] = value
+            if type(value) is str:
+                has_text = True
+        if has_text and self.processors:
             processed = run_processors(self.processors, record, self.dropped)
             if processed is None:
                 return
             record = processed
-            values = {k: record.get(k) for k in values}
         self.batch_records += 1
         self.metrics_records += 1
-        self._record_stats("train", values)
+        series = self._train_series
+        for name in metrics:
+            value = record.get(name)
+            kind = type(value)
+            if kind is float or kind is int:
+                pending = series.get(name)
+                if pending is None:
+                    pending = series[name] = self._series(f"train/{name}").pending
+                pending.append(value)
+                if len(pending) >= _FOLD_AT:
+                    self.stats[f"train/{name}"].fold()
+            elif kind is str and value in _NON_FINITE_TEXT:
+                self._series(f"train/{name}").add(float(value))
         buffers[METRICS].append(orjson.dumps(record, default=_default, option=_OPTIONS) + b"\n")
         if self.level <= 20 and (step is None or step % self.every == 0):
-            parts = [f"epoch={epoch}", f"step={step}"]
-            parts += [f"{name}={_short(value)}" for name, value in values.items()]
+            text = " ".join(
+                [
+                    f"{n}={record.get(n):.6g}"
+                    if type(record.get(n)) is float
+                    else f"{n}={record.get(n)}"
+                    for n in metrics
+                ]
+            )
             buffers[TRAINING].append(
-                f"{record['ts'][:23]}Z INFO     batch {' '.join(parts)}\n".encode()
+                f"{record['ts'][:23]}Z INFO     batch epoch={epoch} step={step} {text}\n".encode()
             )
         if self.ship is not None:
             self.ship(record)
@@ -231,6 +259,11 @@ class RunWriter:
             if traceback_text:
                 lines += ["  " + line for line in str(traceback_text).splitlines()]
             buffers[ERRORS].append(("\n".join(lines) + "\n").encode())
+
+    def stats_snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every metric's statistics, consistent with what was written so far."""
+        with self._lock:
+            return {key: stats.as_dict() for key, stats in sorted(self.stats.items())}
 
     def close(self, timeout_secs: float = 5.0) -> None:
         self._stop.set()
