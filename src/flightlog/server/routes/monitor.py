@@ -1,0 +1,186 @@
+"""Model-monitoring API over logged predictions: champion/challenger and drift between windows.
+
+``GET /api/v1/models/compare``: two versions' prediction logs over one period (a LogQL log
+query whose lines are ``PredictionLogger`` JSON events), compared by
+``flightlog.monitor.compare``: metrics with intervals and a promote/keep/rollback verdict.
+
+``GET /api/v1/drift``: drift of the current window of a LogQL query against a reference
+window (``reference_start``/``reference_end``, optionally another ``reference_query``),
+in the same JSON as ``flightlog drift --output json``.
+
+Both read at most ``max_records`` lines per window (oldest first, paged by the query
+limit) and answer 400 with Loki's error JSON when the input cannot be used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from flightlog.config import Role
+from flightlog.errors import MonitorError
+from flightlog.model import Direction
+from flightlog.query import ast
+from flightlog.query.engine import Engine
+from flightlog.query.limits import limits_from_section
+from flightlog.query.params import parse_time_ns
+from flightlog.query.parser import parse
+from flightlog.query.results import StreamsResult
+from flightlog.server.deps import get_services, require_role
+from flightlog.server.errors import HTTPError
+from flightlog.server.services import Services
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["monitor"])
+
+_read = require_role(Role.READ)
+DEFAULT_WINDOW_NS = 3600 * 1_000_000_000
+MAX_RECORDS = 200_000
+
+
+class _JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+@router.get("/api/v1/models/compare")
+async def compare_models_endpoint(
+    request: Request,
+    champion: str,
+    challenger: str,
+    query: str,
+    start: str | None = None,
+    end: str | None = None,
+    version_field: str = "model_version",
+    max_latency_increase_ratio: float = 0.10,
+    max_error_ratio_increase: float = 0.005,
+    max_accuracy_drop: float = 0.01,
+    min_predictions: int = 200,
+    max_records: int = MAX_RECORDS,
+    tenants: tuple[str, ...] = Depends(_read),
+) -> Response:
+    """Champion vs challenger over [start, end) (default: the last hour)."""
+    from flightlog.monitor.compare import ComparisonThresholds, compare_models, samples_from_records
+
+    services = get_services(request)
+    start_ns, end_ns = _window(start, end, services.clock_ns())
+
+    def work() -> dict[str, object]:
+        records = _records(services, query, start_ns, end_ns, tenants, max_records)
+        by_version = samples_from_records(records, version_field)
+        for version in (champion, challenger):
+            if version not in by_version:
+                known = ", ".join(sorted(by_version)[:10]) or "none"
+                raise MonitorError(
+                    f"no records with {version_field}={version!r} in the window "
+                    f"(versions found: {known})"
+                )
+        thresholds = ComparisonThresholds(
+            max_latency_increase_ratio=max_latency_increase_ratio,
+            max_error_ratio_increase=max_error_ratio_increase,
+            max_accuracy_drop=max_accuracy_drop,
+            min_predictions=min_predictions,
+        )
+        return compare_models(by_version[champion], by_version[challenger], thresholds).to_dict()
+
+    return _JSON({"status": "success", "data": await _run(work)})
+
+
+@router.get("/api/v1/drift")
+async def drift_endpoint(
+    request: Request,
+    query: str,
+    reference_start: str,
+    reference_end: str,
+    reference_query: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    categorical: list[str] = Query(default=[]),
+    max_records: int = MAX_RECORDS,
+    tenants: tuple[str, ...] = Depends(_read),
+) -> Response:
+    """Drift of [start, end) of ``query`` against [reference_start, reference_end)."""
+    from flightlog.monitor import samples, sources
+    from flightlog.monitor.drift import detect_drift
+
+    services = get_services(request)
+    start_ns, end_ns = _window(start, end, services.clock_ns())
+    reference_start_ns, reference_end_ns = _window(reference_start, reference_end, end_ns)
+
+    def work() -> dict[str, object]:
+        reference_records = _records(
+            services,
+            reference_query or query,
+            reference_start_ns,
+            reference_end_ns,
+            tenants,
+            max_records,
+        )
+        current_records = _records(services, query, start_ns, end_ns, tenants, max_records)
+        reference = samples.profile(sources.columns_from_records(reference_records), categorical)
+        current = samples.samples_like(reference, sources.columns_from_records(current_records))
+        return detect_drift(reference, current).to_dict()
+
+    return _JSON({"status": "success", "data": await _run(work)})
+
+
+async def _run(work: Any) -> Any:
+    try:
+        return await anyio.to_thread.run_sync(work)
+    except MonitorError as error:
+        raise HTTPError(400, str(error)) from None
+
+
+def _window(start: str | None, end: str | None, now_ns: int) -> tuple[int, int]:
+    end_ns = parse_time_ns(end, "end") if end else now_ns
+    start_ns = parse_time_ns(start, "start") if start else end_ns - DEFAULT_WINDOW_NS
+    if start_ns >= end_ns:
+        raise HTTPError(400, f"start ({start_ns}) must be before end ({end_ns})")
+    return start_ns, end_ns
+
+
+def _records(
+    services: Services,
+    query: str,
+    start_ns: int,
+    end_ns: int,
+    tenants: Sequence[str],
+    max_records: int,
+) -> list[dict[str, Any]]:
+    """JSON-object lines of a log query, oldest first, paged by the per-query entry limit."""
+    if not isinstance(parse(query), ast.LogQuery):
+        raise MonitorError(
+            f"{query!r} is a metric query; give a log query (a stream selector with filters)"
+        )
+    limits = limits_from_section(services.config.section("query_limits"))
+    engine = Engine(services.store, limits)
+    page = limits.for_tenants(list(tenants)).max_entries_limit_per_query
+    records: list[dict[str, Any]] = []
+    cursor = start_ns
+    while cursor < end_ns and len(records) < max_records:
+        outcome = engine.query_range(query, cursor, end_ns, 0, tenants, page, Direction.FORWARD)
+        if not isinstance(outcome.result, StreamsResult):
+            raise MonitorError("the query is a metric query; give a log query (a stream selector)")
+        entries = sorted(
+            (entry for stream in outcome.result.streams for entry in stream.entries),
+            key=lambda entry: entry.ts_ns,
+        )
+        for entry in entries:
+            try:
+                value = orjson.loads(entry.line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                records.append(value)
+        if len(entries) < page:
+            break
+        cursor = entries[-1].ts_ns + 1
+    return records[:max_records]
