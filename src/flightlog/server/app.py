@@ -45,6 +45,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "query",
     "rules",
     "alertmanager",
+    "monitor",
     "ui",
 )
 
