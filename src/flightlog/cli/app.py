@@ -24,6 +24,9 @@ app = typer.Typer(
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "push",
+    "query",
+    "labels",
+    "tail",
     "drift",
     "compare_models",
     "analyze",
