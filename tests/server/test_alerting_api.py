@@ -6,6 +6,7 @@ wait on a condition.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -237,3 +238,54 @@ def test_bad_silence_requests(flightlog_app_client: Any) -> None:
         response = http.post("/api/v2/silences", json=body)
         assert response.status_code == 400 and needle in response.json()["error"], response.text
     assert http.delete("/api/v2/silence/nope").status_code == 404
+
+
+@pytest.mark.slow
+def test_cli_alerts_and_silences(server: Any, hook: RecordingReceiver) -> None:
+    """`flightlog alerts` lists the firing alert; `silence add|ls|expire` work over HTTP."""
+    from typer.testing import CliRunner
+
+    from flightlog.cli.app import app
+
+    runner = CliRunner()
+    with server.client() as http:
+        push_errors(http, "sticky", ["api"])
+        hook.wait_for(1)
+    listed = runner.invoke(app, ["alerts", "--url", server.url, "-o", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert [a["labels"]["alertname"] for a in json.loads(listed.output)] == ["ErrorsLastMinute"]
+    unreachable = runner.invoke(
+        app, ["silence", "add", "alertname=X", "--url", "http://127.0.0.1:9"]
+    )
+    assert unreachable.exit_code == 1 and "cannot reach" in unreachable.output
+    added = runner.invoke(
+        app,
+        [
+            "silence",
+            "add",
+            "alertname=ErrorsLastMinute",
+            'service=~"api|db"',
+            "-d",
+            "2h",
+            "-c",
+            "deploy",
+            "--url",
+            server.url,
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    silence_id = added.output.strip()
+    shown = runner.invoke(app, ["silence", "ls", "--url", server.url])
+    assert (
+        silence_id in shown.output
+        and 'service=~"api|db"' in shown.output
+        and "active" in shown.output
+    )
+    table = runner.invoke(app, ["alerts", "--url", server.url])
+    assert "suppressed" in table.output
+    assert runner.invoke(app, ["silence", "expire", silence_id, "--url", server.url]).exit_code == 0
+    assert "no silences" in runner.invoke(app, ["silence", "ls", "--url", server.url]).output
+    bad = runner.invoke(app, ["silence", "add", "not a matcher", "--url", server.url])
+    assert bad.exit_code == 2 and "not valid" in bad.output
+    missing = runner.invoke(app, ["silence", "expire", "nope", "--url", server.url])
+    assert missing.exit_code == 1 and "404" in missing.output

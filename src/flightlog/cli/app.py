@@ -30,6 +30,10 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "drift",
     "compare_models",
     "analyze",
+    "rules",
+    "slo",
+    "alerts",
+    "silence",
 )
 
 
