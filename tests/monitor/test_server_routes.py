@@ -197,3 +197,45 @@ def test_cli_drift_with_logql_current(
     )
     assert result.exit_code == 1, result.output
     assert orjson.loads(result.stdout)["drifted"] == ["age"]
+
+
+def test_scheduled_drift_check_runs_stores_and_exports(
+    flightlog_server_factory: Any, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A configured check runs on demand, is listed per feature, and exports PSI on /metrics."""
+    rng = np.random.default_rng(4)
+    reference = pa.table(
+        {"age": rng.normal(35, 8, 2_000), "country": rng.choice(["DE", "FR", "US"], 2_000)}
+    )
+    pq.write_table(reference, tmp_path / "ref.parquet")
+    config = {
+        "monitor": {
+            "drift_checks": [
+                {
+                    "model": "churn",
+                    "query": QUERY,
+                    "reference_file": str(tmp_path / "ref.parquet"),
+                    "window": "30m",
+                    "interval": "1h",
+                }
+            ]
+        }
+    }
+    server = flightlog_server_factory(config)
+    with server.client() as client:
+        streams = [
+            {
+                "stream": {"service": "churn-model"},
+                "values": _values(CURRENT_START, "2", 1.0, 50, 5),
+            }
+        ]
+        assert client.post("/loki/api/v1/push", json={"streams": streams}).status_code == 204
+        ran = client.post("/api/v1/drift/checks/churn/run")
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["data"]["drifted"] == ["age"]
+        listed = client.get("/api/v1/drift/checks").json()["data"]
+        assert [result["model"] for result in listed] == ["churn"]
+        assert {feature["name"] for feature in listed[0]["features"]} == {"age", "country"}
+        metrics = client.get("/metrics").text
+        assert 'ml_data_drift_score{feature="age",model="churn"}' in metrics
+        assert client.post("/api/v1/drift/checks/unknown/run").status_code == 404

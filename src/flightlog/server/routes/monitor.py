@@ -4,6 +4,11 @@
 query whose lines are ``PredictionLogger`` JSON events), compared by
 ``flightlog.monitor.compare``: metrics with intervals and a promote/keep/rollback verdict.
 
+``GET /api/v1/drift/checks``: the latest result of each scheduled drift check (the
+``monitor.drift_checks`` config section, see ``flightlog.monitor.schedule``), per feature;
+``POST /api/v1/drift/checks/{model}/run`` runs one now. Scheduled checks also export
+``ml_data_drift_score{model,feature}`` on the server's ``/metrics``.
+
 ``GET /api/v1/drift``: drift of the current window of a LogQL query against a reference
 window (``reference_start``/``reference_end``, optionally another ``reference_query``),
 in the same JSON as ``flightlog drift --output json``.
@@ -23,7 +28,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from flightlog.config import Role
-from flightlog.errors import MonitorError
+from flightlog.errors import MonitorError, QueryError
 from flightlog.model import Direction
 from flightlog.query import ast
 from flightlog.query.engine import Engine
@@ -33,7 +38,7 @@ from flightlog.query.parser import parse
 from flightlog.query.results import StreamsResult
 from flightlog.server.deps import get_services, require_role
 from flightlog.server.errors import HTTPError
-from flightlog.server.services import Services
+from flightlog.server.services import Services, StopFunction
 
 __all__ = ["router"]
 
@@ -130,6 +135,72 @@ async def drift_endpoint(
         return detect_drift(reference, current).to_dict()
 
     return _JSON({"status": "success", "data": await _run(work)})
+
+
+@router.get("/api/v1/drift/checks")
+async def drift_checks(request: Request, tenants: tuple[str, ...] = Depends(_read)) -> Response:
+    """Latest result of every scheduled drift check, by model."""
+    scheduler = get_services(request).extras.get(_EXTRAS_KEY)
+    latest = scheduler.latest() if scheduler is not None else {}
+    return _JSON({"status": "success", "data": [result.to_dict() for result in latest.values()]})
+
+
+@router.post("/api/v1/drift/checks/{model}/run")
+async def run_drift_check(
+    request: Request, model: str, tenants: tuple[str, ...] = Depends(_read)
+) -> Response:
+    """Run the scheduled drift check of ``model`` now and return its result."""
+    scheduler = get_services(request).extras.get(_EXTRAS_KEY)
+    checks = {check.model: check for check in (scheduler.checks if scheduler else ())}
+    if model not in checks:
+        raise HTTPError(
+            404, f"no drift check for model {model!r}: add it under monitor.drift_checks"
+        )
+    result = await anyio.to_thread.run_sync(scheduler.run_check, checks[model])
+    return _JSON({"status": "success", "data": result.to_dict()})
+
+
+_EXTRAS_KEY = "monitor"
+
+
+def on_startup(services: Services) -> StopFunction | None:
+    """Start one periodic drift check per configured model."""
+    from flightlog.monitor.schedule import DriftScheduler, parse_drift_checks
+    from flightlog.server.background import PeriodicTask
+
+    checks = parse_drift_checks(services.config.section("monitor"))
+    if not checks:
+        return None
+
+    def fetch(query: str, start_ns: int, end_ns: int, tenant: str) -> list[dict[str, Any]]:
+        try:
+            return _records(services, query, start_ns, end_ns, (tenant,), MAX_RECORDS)
+        except QueryError as error:
+            # Recorded in the check's result instead of failing the background task.
+            raise MonitorError(f"query {query!r}: {error}") from error
+
+    scheduler = DriftScheduler(
+        checks,
+        fetch,
+        services.registry,
+        results_dir=services.config.data_dir / "monitor" / "drift",
+        clock_ns=services.clock_ns,
+    )
+    services.extras[_EXTRAS_KEY] = scheduler
+    tasks = [
+        PeriodicTask(f"drift-{check.model}", check.interval_secs, _runner(scheduler, check)).start()
+        for check in checks
+    ]
+
+    def stop() -> None:
+        for task in tasks:
+            task.stop()
+
+    return stop
+
+
+def _runner(scheduler: Any, check: Any) -> Any:
+    return lambda: scheduler.run_check(check)
 
 
 async def _run(work: Any) -> Any:

@@ -1,0 +1,154 @@
+"""Scheduled drift checks: config validation, results kept and exported, errors recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from flightlog.errors import ConfigError
+from flightlog.monitor.schedule import DriftScheduler, parse_drift_checks
+
+S = 1_000_000_000
+NOW = 1_795_000_000 * S
+
+
+def _records(mean: float, rows: int, seed: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    return [{"features": {"age": float(age), "country": "DE"}} for age in rng.normal(mean, 5, rows)]
+
+
+class _LogWindows:
+    """Records by time window, as the server's query engine would return them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int, str]] = []
+
+    def __call__(self, query: str, start_ns: int, end_ns: int, tenant: str) -> list[dict[str, Any]]:
+        self.calls.append((query, start_ns, end_ns, tenant))
+        return _records(30.0, 2_000, 1) if end_ns <= NOW - 3_600 * S else _records(45.0, 2_000, 2)
+
+
+def test_parse_drift_checks_reads_durations_and_times() -> None:
+    """Durations and RFC 3339 reference windows become seconds and nanoseconds."""
+    (check,) = parse_drift_checks(
+        {
+            "drift_checks": [
+                {
+                    "model": "churn",
+                    "query": '{service="m"}',
+                    "reference_start": "2026-11-01T00:00:00Z",
+                    "reference_end": "2026-11-02T00:00:00Z",
+                    "window": "30m",
+                    "interval": "5m",
+                    "categorical": ["country"],
+                }
+            ]
+        }
+    )
+    assert check.window_secs == 1_800 and check.interval_secs == 300
+    assert check.reference_end_ns - check.reference_start_ns == 86_400 * S
+    assert check.categorical == ("country",)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"drift_checks": [{"query": '{a="b"}', "reference_file": "r.csv"}]}, "model"),
+        ({"drift_checks": [{"model": "m", "query": '{a="b"}'}]}, "either reference_file"),
+        (
+            {
+                "drift_checks": [
+                    {"model": "m", "query": "q", "reference_file": "r", "window": "soon"}
+                ]
+            },
+            "not a duration",
+        ),
+        (
+            {"drift_checks": [{"model": "m", "query": "q", "reference_file": "r", "colour": 1}]},
+            "unknown keys",
+        ),
+        (
+            {
+                "drift_checks": [
+                    {
+                        "model": "m",
+                        "query": "q",
+                        "reference_start": "yesterday",
+                        "reference_end": "today",
+                    }
+                ]
+            },
+            "not a time",
+        ),
+        ({"drift_checks": "all"}, "list"),
+    ],
+)
+def test_bad_config_names_entry_and_fix(section: Any, message: str) -> None:
+    """Each invalid entry is a ConfigError pointing at monitor.drift_checks[i]."""
+    with pytest.raises(ConfigError, match=message):
+        parse_drift_checks(section)
+
+
+def test_check_stores_result_exports_scores_and_caches_reference(tmp_path: Path) -> None:
+    """A drifted window is kept, written as JSON, exported as PSI; the reference is read once."""
+    (check,) = parse_drift_checks(
+        {
+            "drift_checks": [
+                {
+                    "model": "churn",
+                    "query": '{s="m"}',
+                    "reference_start": NOW - 7_200 * S,
+                    "reference_end": NOW - 3_600 * S,
+                    "window": "1h",
+                }
+            ]
+        }
+    )
+    windows = _LogWindows()
+    registry = CollectorRegistry()
+    scheduler = DriftScheduler(
+        [check], windows, registry, results_dir=tmp_path, clock_ns=lambda: NOW
+    )
+    result = scheduler.run_check(check)
+    scheduler.run_check(check)
+    assert result.report is not None and result.report.drifted == ["age"]
+    assert len(windows.calls) == 3  # reference once, current twice
+    assert windows.calls[1][1:] == (NOW - 3_600 * S, NOW, "default")
+    assert (
+        registry.get_sample_value("ml_data_drift_score", {"model": "churn", "feature": "age"}) > 0.2
+    )
+    assert (
+        registry.get_sample_value(
+            "flightlog_drift_checks_total", {"model": "churn", "outcome": "drift"}
+        )
+        == 2
+    )
+    stored = json.loads((tmp_path / "churn.json").read_text())
+    assert stored["drifted"] == ["age"] and stored["model"] == "churn"
+    assert scheduler.latest()["churn"] is not None
+
+
+def test_failing_check_records_error_instead_of_raising(tmp_path: Path) -> None:
+    """A missing reference file is an error result and an error count, not an exception."""
+    (check,) = parse_drift_checks(
+        {
+            "drift_checks": [
+                {"model": "m", "query": "q", "reference_file": str(tmp_path / "nope.parquet")}
+            ]
+        }
+    )
+    registry = CollectorRegistry()
+    scheduler = DriftScheduler([check], _LogWindows(), registry, clock_ns=lambda: NOW)
+    result = scheduler.run_check(check)
+    assert result.report is None and "no such file" in (result.error or "")
+    assert (
+        registry.get_sample_value(
+            "flightlog_drift_checks_total", {"model": "m", "outcome": "error"}
+        )
+        == 1
+    )
