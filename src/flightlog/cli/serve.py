@@ -42,6 +42,7 @@ def serve(
     from flightlog.config import load_config
     from flightlog.errors import FlightlogError
     from flightlog.server import create_app
+    from flightlog.store import Store
 
     try:
         settings = load_config(config, data_dir=data_dir)
@@ -69,7 +70,14 @@ def serve(
         f"flightlog listening on http://{shown_host}:{actual_port} (data in {settings.data_dir})",
         flush=True,
     )
-    app = create_app(settings)
+    try:
+        # Opened here rather than in the app's lifespan so that a locked or unreadable
+        # data dir is one clear line, not an ASGI startup traceback.
+        store = Store.open(settings.store)
+    except FlightlogError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    app = create_app(settings, store=store)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -88,6 +96,8 @@ def serve(
     except FlightlogError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        store.close()
     if not server.started:
         # uvicorn swallows lifespan failures and returns; say so in one line.
         typer.echo("error: flightlog failed to start (see the message above)", err=True)

@@ -71,10 +71,11 @@ class _StoreWatch:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.flushes = 0
+        self.retention_removed = 0
 
     def maintain(self) -> None:
         self.flushes += self.store.maybe_cut()
-        self.store.apply_retention()
+        self.retention_removed += self.store.apply_retention()
 
     def figures(self) -> dict[str, float]:
         root = self.store.config.data_dir
@@ -85,6 +86,7 @@ class _StoreWatch:
             "segments": segments,
             "segment_bytes": segment_bytes,
             "flushes": self.flushes,
+            "retention_removed_entries": self.retention_removed,
         }
 
 

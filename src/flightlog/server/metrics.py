@@ -106,6 +106,10 @@ class StoreCollector(Collector):
         "flushes": ("flightlog_store_flushes", "Head flushes to Parquet segments."),
         "wal_fsync_seconds": ("flightlog_wal_fsync_seconds", "Seconds spent in WAL fsync calls."),
         "wal_fsyncs": ("flightlog_wal_fsyncs", "WAL fsync calls."),
+        "retention_removed_entries": (
+            "flightlog_store_retention_removed_entries",
+            "Entries removed by retention rules.",
+        ),
     }
 
     def __init__(self, stats: Callable[[], Mapping[str, float]]) -> None:

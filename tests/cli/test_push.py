@@ -1,0 +1,106 @@
+"""``flightlog push``: files and stdin to a real server; one line and exit 1 on failure."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import orjson
+
+from server.readback import stored_rows
+
+
+def _push(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flightlog", "push", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _ndjson(count: int) -> bytes:
+    return b"".join(
+        orjson.dumps(
+            {"ts": 1_767_225_600_000_000_000 + i, "labels": {"app": "cli"}, "line": f"line {i}"}
+        )
+        + b"\n"
+        for i in range(count)
+    )
+
+
+def test_pushes_an_ndjson_file_in_batches_with_extra_labels(flightlog_server, tmp_path):
+    source = tmp_path / "logs.ndjson"
+    source.write_bytes(_ndjson(250))
+    result = _push(
+        str(source),
+        "--url",
+        flightlog_server.url,
+        "--batch-size",
+        "100",
+        "--label",
+        "env=test",
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    flightlog_server.stop()
+    rows = stored_rows(flightlog_server.data_dir)
+    assert len(rows) == 250
+    assert {r[0] for r in rows} == {(("app", "cli"), ("env", "test"))}
+    assert sorted(r[2] for r in rows) == sorted(f"line {i}" for i in range(250))
+
+
+def test_pushes_plain_lines_from_stdin_to_a_tenant(flightlog_server):
+    result = _push(
+        "-",
+        "--url",
+        flightlog_server.url,
+        "--format",
+        "lines",
+        "--tenant",
+        "t1",
+        "-l",
+        "job=stdin",
+        stdin=b"first\nsecond\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pushed 2 lines" in result.stderr
+    flightlog_server.stop()
+    rows = stored_rows(flightlog_server.data_dir, "t1")
+    assert [r[2] for r in rows] == ["first", "second"]
+    assert rows[0][0] == (("job", "stdin"),)
+
+
+def test_server_down_exits_1_with_one_line(tmp_path):
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    source = tmp_path / "logs.ndjson"
+    source.write_bytes(_ndjson(3))
+    result = _push(str(source), "--url", f"http://127.0.0.1:{port}", "--retries", "1", "--quiet")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: cannot reach http://127.0.0.1:{port}/api/v1/push/ndjson")
+    assert "gave up after 2 attempts" in lines[0]
+
+
+def test_rejected_body_exits_1_with_the_server_message(flightlog_server, tmp_path):
+    source = tmp_path / "not.ndjson"
+    source.write_text("this is not json\n")
+    result = _push(str(source), "--url", flightlog_server.url, "--quiet")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: server answered 400: line 1: not valid JSON")
+
+
+def test_missing_file_exits_1(tmp_path):
+    result = _push(str(tmp_path / "nope.log"), "--quiet")
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"error: cannot read {tmp_path / 'nope.log'}: No such file or directory"
+    )
