@@ -206,3 +206,77 @@ def test_data_seen_once_while_cut_runs_concurrently(store: Store, clock: FakeClo
         thread.join()
     assert errors == []
     assert len(rows(store)) == 150
+
+
+def test_garbage_segment_is_a_corruption_error(store: Store, store_config: StoreConfig) -> None:
+    """A listed segment that is not Parquet fails the read with a message saying what to do."""
+    import pytest
+
+    from flightlog.errors import CorruptionError
+
+    push(store, "t", batch({"app": "a"}, [1]))
+    store.flush()
+    (path,) = _segments(store_config)
+    path.write_bytes(b"not parquet at all")
+    with pytest.raises(CorruptionError, match="cannot be read"):
+        rows(store)
+
+
+def test_truncated_segment_is_a_corruption_error(store: Store, store_config: StoreConfig) -> None:
+    """A segment cut short (disk trouble) is reported as corruption, not a crash."""
+    import pytest
+
+    from flightlog.errors import CorruptionError
+
+    push(store, "t", batch({"app": "a"}, range(100)))
+    store.flush()
+    (path,) = _segments(store_config)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CorruptionError):
+        rows(store)
+
+
+def test_garbage_catalog_is_a_store_error(tmp_path: Path) -> None:
+    """A data dir whose catalog is not SQLite is refused with a clear message."""
+    import pytest
+
+    from flightlog.errors import StoreError
+
+    data_dir = tmp_path / "d"
+    data_dir.mkdir()
+    (data_dir / "catalog.sqlite3").write_bytes(b"garbage" * 100)
+    with pytest.raises(StoreError, match="catalog"):
+        Store.open(StoreConfig(data_dir=data_dir, fsync=False))
+
+
+def test_other_format_version_is_refused(store_config: StoreConfig, clock: FakeClock) -> None:
+    """A catalog written by another format version is not silently misread."""
+    import pytest
+
+    from flightlog.errors import StoreError
+
+    Store.open(store_config, clock=clock).close()
+    db = sqlite3.connect(store_config.data_dir / "catalog.sqlite3")
+    with db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
+    db.close()
+    with pytest.raises(StoreError, match="format version '99'"):
+        Store.open(store_config, clock=clock)
+
+
+def test_failed_open_releases_the_data_dir(store_config: StoreConfig, clock: FakeClock) -> None:
+    """After an open fails, fixing the cause lets the same process open the store."""
+    import pytest
+
+    from flightlog.errors import StoreError
+
+    Store.open(store_config, clock=clock).close()
+    db = sqlite3.connect(store_config.data_dir / "catalog.sqlite3")
+    with db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
+    with pytest.raises(StoreError):
+        Store.open(store_config, clock=clock)
+    with db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'format_version'")
+    db.close()
+    Store.open(store_config, clock=clock).close()

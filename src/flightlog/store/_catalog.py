@@ -62,8 +62,17 @@ class Catalog:
                     (FORMAT_VERSION,),
                 )
                 self._db.commit()
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the catalog {path}: {exc}") from exc
+            raise StoreError(
+                f"cannot open the catalog {path}: {exc}: is this a flightlog data dir?"
+            ) from exc
+        if row is None or row[0] != FORMAT_VERSION:
+            self._db.close()
+            raise StoreError(
+                f"the catalog {path} has format version {row[0] if row else None!r}, this"
+                f" flightlog reads version {FORMAT_VERSION}: use the matching flightlog version"
+            )
 
     def close(self) -> None:
         self._db.close()

@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from flightlog.errors import CorruptionError
+
 from ._bloom import build_bloom
 from ._values import ENTRY_SCHEMA
 from ._wal import fsync_dir
@@ -164,5 +166,12 @@ def read_segment(
         conditions = conditions & pc.field("stream_id").isin(
             pa.array(list(stream_ids), pa.uint64())
         )
-    table = pq.read_table(path, filters=conditions, schema=ENTRY_SCHEMA)
-    return table
+    try:
+        return pq.read_table(path, filters=conditions, schema=ENTRY_SCHEMA)
+    except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise CorruptionError(
+            f"segment {path} cannot be read ({exc}): restore it from a backup, or remove it"
+            " and its row in catalog.sqlite3 (segments, segment_streams)"
+        ) from exc

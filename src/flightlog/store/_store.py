@@ -117,11 +117,18 @@ class Store:
                 f"data dir {str(data_dir)!r} is in use by another flightlog process: "
                 "stop it or use another --data-dir"
             ) from exc
-        self._catalog = Catalog(data_dir / "catalog.sqlite3", fsync=self.config.fsync)
-        self._refresh_from_catalog()
-        self._flushed = self._catalog.flushed_seqs()
-        self._remove_orphans()
-        self._replay()
+        try:
+            self._catalog = Catalog(data_dir / "catalog.sqlite3", fsync=self.config.fsync)
+            self._refresh_from_catalog()
+            self._flushed = self._catalog.flushed_seqs()
+            self._remove_orphans()
+            self._replay()
+        except BaseException:
+            if self._catalog is not None:
+                self._catalog.close()
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise
 
     def _refresh_from_catalog(self) -> None:
         assert self._catalog is not None
