@@ -85,15 +85,18 @@ class RunAnalysis:
         out: list[dict[str, Any]] = []
         for (split, metric), series in sorted(self.table.series.items()):
             keep = _downsample(series, max_points)
+            steps, values = series.steps, series.values
             entry: dict[str, Any] = {
                 "metric": metric,
                 "split": split,
-                "points": [[series.steps[i], json_number(series.values[i])] for i in keep],
+                "points": [[steps[i], json_number(values[i])] for i in keep],
             }
-            if any(e is not None for e in series.epochs):
-                entry["epochs"] = [series.epochs[i] for i in keep]
-            if any(t is not None for t in series.times):
-                entry["times"] = [series.times[i] for i in keep]
+            if series.has_epochs:
+                epochs = series.epochs
+                entry["epochs"] = [epochs[i] for i in keep]
+            if series.has_times:
+                times = series.times
+                entry["times"] = [times[i] for i in keep]
             out.append(entry)
         return out
 
@@ -222,7 +225,4 @@ def _sort_by_step(series: Series) -> None:
     if all(a is not None and b is not None and a <= b for a, b in pairwise(steps)):
         return
     order = sorted(range(len(steps)), key=lambda i: (steps[i] is None, steps[i] or 0))
-    series.steps = [steps[i] for i in order]
-    series.values = [series.values[i] for i in order]
-    series.epochs = [series.epochs[i] for i in order]
-    series.times = [series.times[i] for i in order]
+    series.reorder(order)

@@ -64,7 +64,7 @@ class LogReader:
                 )
             )
         self.parser.feed(chunk[position:] if position else chunk)
-        self.line_count = lines_before + chunk.count("\n")
+        self.line_count = self.parser.lines
 
     def finish(self) -> ParsedLog:
         runs = self.parser.finish()

@@ -50,7 +50,7 @@ _SIZE = r"(\d+(?:\.\d+)?\s*[KMGT]i?B)"
 SIGNATURES: tuple[Signature, ...] = (
     Signature(
         name="cuda_oom",
-        needles=("out of memory", "OutOfMemoryError", "RESOURCE_EXHAUSTED"),
+        needles=("out of memory", "RESOURCE_EXHAUSTED"),
         severity="critical",
         title="GPU out of memory",
         hint=(
@@ -66,7 +66,7 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     Signature(
         name="nccl_timeout",
-        needles=("Watchdog caught collective operation timeout", "NCCL", "ProcessGroupNCCL"),
+        needles=("NCCL",),
         severity="critical",
         title="NCCL timeout / collective failure",
         hint=(
@@ -99,14 +99,14 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     Signature(
         name="device_mismatch",
-        needles=("Expected all tensors to be on the same device", "same device, but found"),
+        needles=("same device",),
         severity="critical",
         title="tensors on different devices",
         hint="move the model and every input to the same device (model.to(device), batch.to(device))",
     ),
     Signature(
         name="disk_full",
-        needles=("No space left on device", "Errno 28", "Disk quota exceeded"),
+        needles=("No space left on device", "Disk quota exceeded"),
         severity="critical",
         title="disk full",
         hint="free space or write checkpoints/logs elsewhere; keep fewer checkpoints (save_total_limit)",

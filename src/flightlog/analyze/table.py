@@ -15,6 +15,7 @@ and free-form facts (``info``) next to the curves.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -108,31 +109,125 @@ class TidyRow(NamedTuple):
     time: float | None
 
 
-@dataclass
-class Series:
-    """One curve: the values of ``metric`` on ``split`` over steps, columnar."""
+_NO_STEP = -(2**63)  # the steps column's "unknown" (arrays hold no None)
 
-    split: str
-    metric: str
-    steps: list[int | None] = field(default_factory=list)
-    epochs: list[float | None] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    times: list[float | None] = field(default_factory=list)
+
+class Series:
+    """One curve: the values of ``metric`` on ``split`` over steps, columnar.
+
+    Columns are ``array`` objects (8 bytes a point) because a large log holds millions
+    of points: ``steps`` (unknown = None in the accessors), ``values``, and ``epochs`` /
+    ``times`` which are only allocated once a point carries one (NaN = unknown).
+    """
+
+    __slots__ = ("_epochs", "_steps", "_times", "_values", "metric", "split")
+
+    def __init__(self, split: str, metric: str) -> None:
+        self.split = split
+        self.metric = metric
+        self._steps = array("q")
+        self._values = array("d")
+        self._epochs: array[float] | None = None
+        self._times: array[float] | None = None
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Series({self.split!r}, {self.metric!r}, {len(self)} points)"
+
+    def append(
+        self, step: int | None, epoch: float | None, value: float, time: float | None
+    ) -> None:
+        if epoch is not None and self._epochs is None:
+            self._epochs = array("d", [math.nan]) * len(self._values)
+        if time is not None and self._times is None:
+            self._times = array("d", [math.nan]) * len(self._values)
+        self._steps.append(_NO_STEP if step is None else step)
+        self._values.append(value)
+        if self._epochs is not None:
+            self._epochs.append(math.nan if epoch is None else epoch)
+        if self._times is not None:
+            self._times.append(math.nan if time is None else time)
+
+    def extend(
+        self,
+        steps: list[int | None],
+        values: list[float],
+        epochs: list[float | None] | None = None,
+        times: list[float | None] | None = None,
+    ) -> None:
+        for index, value in enumerate(values):
+            self.append(
+                steps[index],
+                None if epochs is None else epochs[index],
+                value,
+                None if times is None else times[index],
+            )
+
+    def extend_arrays(
+        self, steps: array[int], values: array[float], epochs: array[float] | None = None
+    ) -> None:
+        """Append whole columns at C speed (the bulk parsers' path); no times."""
+        count = len(values)
+        if epochs is not None and self._epochs is None:
+            self._epochs = array("d", [math.nan]) * len(self._values)
+        self._steps.extend(steps)
+        self._values.extend(values)
+        if self._epochs is not None:
+            self._epochs.extend(epochs if epochs is not None else array("d", [math.nan]) * count)
+        if self._times is not None:
+            self._times.extend(array("d", [math.nan]) * count)
+
+    @property
+    def values(self) -> array[float]:
+        return self._values
+
+    @property
+    def steps(self) -> list[int | None]:
+        return [None if s == _NO_STEP else s for s in self._steps]
+
+    @property
+    def epochs(self) -> list[float | None]:
+        if self._epochs is None:
+            return [None] * len(self._values)
+        return [None if math.isnan(e) else e for e in self._epochs]
+
+    @property
+    def times(self) -> list[float | None]:
+        if self._times is None:
+            return [None] * len(self._values)
+        return [None if math.isnan(t) else t for t in self._times]
+
+    @property
+    def has_epochs(self) -> bool:
+        return self._epochs is not None
+
+    @property
+    def has_times(self) -> bool:
+        return self._times is not None
 
     def points(self) -> list[tuple[int | None, float]]:
         """``[(step, value), ...]`` in log order."""
-        return list(zip(self.steps, self.values, strict=True))
+        return list(zip(self.steps, self._values, strict=True))
 
     def finite_points(self) -> list[tuple[int, float]]:
         """Points with a known step and a finite value, as the diagnoses need them."""
+        isfinite = math.isfinite
         return [
             (s, v)
-            for s, v in zip(self.steps, self.values, strict=True)
-            if s is not None and math.isfinite(v)
+            for s, v in zip(self._steps, self._values, strict=True)
+            if s != _NO_STEP and isfinite(v)
         ]
+
+    def reorder(self, order: list[int]) -> None:
+        """Put the points in ``order`` (a permutation of their indices)."""
+        self._steps = array("q", [self._steps[i] for i in order])
+        self._values = array("d", [self._values[i] for i in order])
+        if self._epochs is not None:
+            self._epochs = array("d", [self._epochs[i] for i in order])
+        if self._times is not None:
+            self._times = array("d", [self._times[i] for i in order])
 
 
 @dataclass(frozen=True)
@@ -255,11 +350,7 @@ class RunBuilder:
             split, metric = split_metric_name(key)
         else:
             metric = key
-        series = self.series(split, metric)
-        series.steps.append(step)
-        series.epochs.append(epoch)
-        series.values.append(value)
-        series.times.append(time)
+        self.series(split, metric).append(step, epoch, value, time)
 
     def add_many(
         self,
@@ -271,12 +362,7 @@ class RunBuilder:
         times: list[float | None] | None = None,
     ) -> None:
         """Append a whole column of points to one series (the bulk parsers' path)."""
-        series = self.series(split, metric)
-        n = len(values)
-        series.steps.extend(steps)
-        series.values.extend(values)
-        series.epochs.extend(epochs if epochs is not None else [None] * n)
-        series.times.extend(times if times is not None else [None] * n)
+        self.series(split, metric).extend(steps, values, epochs, times)
 
     def finish(self, line_count: int = 0) -> list[RunTable]:
         runs = [r for r in self.runs if r.point_count or r.info]

@@ -121,7 +121,13 @@ _NOT_CURVES = (
 def direction(metric: str) -> int:
     """-1 when lower is better (losses, errors), +1 when higher is better, 0 unknown."""
     name = metric.lower()
-    if any(token in name for token in _NOT_CURVES) or name.startswith("lr"):
+    for suffix in ("_step", "_epoch"):  # Lightning's on_step / on_epoch variants
+        name = name.removesuffix(suffix)
+    if (
+        name in _NOT_CURVES
+        or name.startswith(("lr", "learning_rate"))
+        or name.endswith(("runtime", "per_second", "_time", "_time_s", "_secs", "_ms", "flos"))
+    ):
         return 0
     tokens = name.replace("-", "_").replace("/", "_").replace("@", "_").replace(".", "_").split("_")
     if any(t in _LOWER_IS_BETTER for t in tokens) or name.endswith("loss"):

@@ -20,7 +20,7 @@ def timed_points(run: RunTable) -> list[tuple[int, float]]:
     best: Series | None = None
     best_count = 0
     for series in run.series.values():
-        count = sum(1 for t in series.times if t is not None)
+        count = sum(1 for t in series.times if t is not None) if series.has_times else 0
         if count > best_count:
             best, best_count = series, count
     if best is None:

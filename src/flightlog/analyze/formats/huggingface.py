@@ -7,8 +7,9 @@ What the Trainer prints (via its progress callback), one dict per ``logging_step
     {'train_runtime': 12.3, 'train_samples_per_second': 81.2, ..., 'train_loss': 0.62, 'epoch': 3.0}
 
 Values may be quoted (``'loss': '0.6931'``) in recent versions; both are read. The
-dicts carry no step, so it is taken from the training progress bar drawn on the same
-line (``| 50/300 [``) when there is one, else counted (1, 2, 3...) per training dict;
+dicts carry no step, so it is taken from the training progress bar drawn just before
+(``| 50/300 [``, the first bar's total tells the training bar from the eval bar) when
+there is one, else the previous step plus the last stride (1 at first);
 an eval dict gets the step of the training dict before it. The final summary dict
 (``train_runtime``...) goes to the run's ``info``, not the curves.
 
@@ -19,19 +20,24 @@ steps and is read whole.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from flightlog.analyze.formats.base import NUMBER, FormatParser, to_float
-from flightlog.analyze.table import RunBuilder, RunTable
+from flightlog.analyze.table import RunBuilder, RunTable, split_metric_name
 
 __all__ = ["HFDictParser", "HFTrainerStateParser", "add_hf_entry"]
 
 _DICT = re.compile(r"\{'[A-Za-z_][^{}\n]*\}")
 _PAIR = re.compile(r"'([^'\n]+)': '?(" + NUMBER + r")'?(?=[,}])")
 _BAR = re.compile(r"\|\s*(\d+)/(\d+) \[")
+_TRAIN_START = re.compile(r"\{'(?!eval_|train_runtime)[A-Za-z_][\w/.-]*': ")
 _SUMMARY_KEYS = frozenset(
     {
         "train_runtime",
@@ -52,7 +58,8 @@ def add_hf_entry(
         info = builder.current.info
         for key in _SUMMARY_KEYS:
             if key in entry:
-                info[key] = entry[key]
+                value = entry[key]
+                info[key] = to_float(value) if isinstance(value, str) else value
         return
     builder.check_step(step)
     for key, value in entry.items():
@@ -75,6 +82,8 @@ class HFDictParser(FormatParser):
         self._step: int | None = None
         self._main_total: int | None = None
         self._last_epoch = -1.0
+        self._stride = 1
+        self._layouts: dict[tuple[str, ...], re.Pattern[str]] = {}
 
     @classmethod
     def score(cls, sample: str) -> float:
@@ -82,48 +91,198 @@ class HFDictParser(FormatParser):
         return min(0.95, 0.6 + 0.05 * hits) if hits else 0.0
 
     def _feed(self, text: str) -> None:
+        if "/" in text and _BAR.search(text):
+            # progress bars drawn: each dict's step comes from the bar before it
+            for match in _DICT.finditer(text):
+                self._add_entry(dict(_PAIR.findall(match.group(0))), text, match.start())
+            return
+        self._feed_columnar(text)
+
+    def _feed_columnar(self, text: str) -> None:
+        """The hot path (no bars, so steps count on), all in Arrow kernels: split the chunk
+        into lines, keep the lines that are training dicts of the first one's key layout,
+        strip the keys, split and cast the values — no Python work per line. Other dicts
+        (eval, summary, another layout) are taken one by one, in log order."""
+        first = _TRAIN_START.search(text)
+        body = _DICT.match(text, first.start()) if first is not None else None
+        keys = tuple(key for key, _ in _PAIR.findall(body.group(0))) if body else ()
+        if not keys or "step" in keys or any("'" in key or " " in key for key in keys):
+            self._feed_dicts(text)
+            return
+        lines = pc.split_pattern(pa.array([text]), "\n").flatten()
+        head = "{'" + keys[0] + "': "
+        mask = pc.starts_with(lines, head)
+        mask_numpy = mask.to_numpy(zero_copy_only=False)
+        train = lines.filter(mask)
+        count = len(train)
+        stripped = pc.replace_substring(train, head, "")
+        for key in keys[1:]:
+            stripped = pc.replace_substring(stripped, f", '{key}': ", " ")
+        if "': '" in text:  # recent versions quote the values
+            stripped = pc.replace_substring(stripped, "'", "")
+        stripped = pc.replace_substring(stripped, "}", "")
+        parts = pc.split_pattern(stripped, " ")
+        lengths = pc.list_value_length(parts)
+        if count and (pc.min(lengths).as_py() != len(keys) or pc.max(lengths).as_py() != len(keys)):
+            self._feed_dicts(text)  # some line has another layout or trailing text
+            return
+        try:
+            matrix = pc.cast(parts.flatten(), pa.float64()).to_numpy().reshape(count, len(keys))
+        except pa.ArrowInvalid:
+            self._feed_dicts(text)  # a value that is not a number
+            return
+        others = pc.and_(pc.match_substring(lines, "{'"), pc.invert(mask))
+        other_rows = np.nonzero(others.to_numpy(zero_copy_only=False))[0]
+        other_lines = [lines[int(row)].as_py() for row in other_rows]
+        del lines, train, stripped, parts, mask, others
+        epoch_index = keys.index("epoch") if "epoch" in keys else None
+        restart = (
+            epoch_index is not None
+            and count > 0
+            and (
+                matrix[0, epoch_index] < self._last_epoch
+                or bool(np.any(np.diff(matrix[:, epoch_index]) < 0))
+            )
+        )
+        evals_only = all(
+            line.lstrip().startswith(("{'eval_", "{'train_runtime")) for line in other_lines
+        )
+        if not restart and evals_only:
+            # every training dict in one block; each eval dict gets the step of the
+            # training dict before it, computed from its position
+            train_before = np.cumsum(mask_numpy)[other_rows] if len(other_rows) else []
+            base, stride = self._step, self._stride
+            self._add_columns(keys, matrix, epoch_index)
+            for line, before in zip(other_lines, train_before, strict=True):
+                step = base if before == 0 else (base or 0) + stride * int(before)
+                for match in _DICT.finditer(line):
+                    self._add_entry(dict(_PAIR.findall(match.group(0))), None, 0, step)
+        else:
+            train_before = np.cumsum(mask_numpy)
+            done = 0
+            for row, line in zip(other_rows, other_lines, strict=True):
+                upto = int(train_before[row])
+                self._add_block(keys, matrix[done:upto])
+                done = upto
+                for match in _DICT.finditer(line):
+                    self._add_entry(dict(_PAIR.findall(match.group(0))), None, 0)
+            self._add_block(keys, matrix[done:])
+        pa.default_memory_pool().release_unused()
+
+    def _feed_dicts(self, text: str) -> None:
         for match in _DICT.finditer(text):
-            body = match.group(0)
-            entry = {key: raw for key, raw in _PAIR.findall(body)}
-            if not entry:
+            self._add_entry(dict(_PAIR.findall(match.group(0))), None, 0)
+
+    def _add_block(self, keys: tuple[str, ...], block: np.ndarray) -> None:
+        """Add consecutive training dicts of one layout as whole columns."""
+        if len(block) == 0:
+            return
+        epoch_index = keys.index("epoch") if "epoch" in keys else None
+        if epoch_index is not None:
+            epochs = block[:, epoch_index]
+            starts = [0, *(np.nonzero(np.diff(epochs) < 0)[0] + 1).tolist()]
+            if len(starts) > 1 or epochs[0] < self._last_epoch:
+                for begin, end in zip(starts, [*starts[1:], len(block)], strict=True):
+                    if block[begin, epoch_index] < self._last_epoch:
+                        self.builder.new_run()
+                        self._train_dicts = 0
+                        self._step = None
+                        self._stride = 1
+                    self._add_columns(keys, block[begin:end], epoch_index)
+                return
+        self._add_columns(keys, block, epoch_index)
+
+    def _add_columns(
+        self, keys: tuple[str, ...], block: np.ndarray, epoch_index: int | None
+    ) -> None:
+        count = len(block)
+        start = (self._step or 0) + self._stride
+        steps = array(
+            "q",
+            np.arange(start, start + self._stride * count, self._stride, dtype=np.int64).tobytes(),
+        )
+        self._step = steps[-1]
+        self._train_dicts += count
+        epochs = None
+        if epoch_index is not None:
+            epochs = array("d", np.ascontiguousarray(block[:, epoch_index]).tobytes())
+            self._last_epoch = epochs[-1]
+        builder = self.builder
+        builder.check_step(steps[0])
+        builder.check_step(steps[-1])
+        for index, key in enumerate(keys):
+            if index == epoch_index:
                 continue
-            raw_epoch = entry.get("epoch")
-            epoch = to_float(raw_epoch) if raw_epoch is not None else None
-            if "train_runtime" in entry:
-                add_hf_entry(self.builder, entry, self._step, epoch)
-                continue
-            is_eval = any(key.startswith("eval_") for key in entry)
-            if not is_eval:
-                if epoch is not None and epoch < self._last_epoch:
-                    self.builder.new_run()
-                    self._train_dicts = 0
-                    self._step = None
-                if epoch is not None:
-                    self._last_epoch = epoch
-                self._train_dicts += 1
-                self._step = self._bar_step(text, match.start()) or self._train_dicts
-            elif self._step is None:
-                self._step = self._bar_step(text, match.start()) or 0
-            step = self._step
-            builder = self.builder
+            split, metric = split_metric_name(key)
+            column = array("d", np.ascontiguousarray(block[:, index]).tobytes())
+            builder.series(split, metric).extend_arrays(steps, column, epochs)
+
+    def _add_entry(
+        self,
+        entry: dict[str, str],
+        text: str | None,
+        position: int,
+        eval_step: int | None = None,
+    ) -> None:
+        """Add one printed dict (``key -> raw value``); ``text`` given: look for a bar;
+        ``eval_step`` given: the step of an eval dict, known from its position."""
+        if not entry:
+            return
+        raw_epoch = entry.get("epoch")
+        epoch = to_float(raw_epoch) if raw_epoch is not None else None
+        if "train_runtime" in entry:
+            add_hf_entry(self.builder, entry, self._step, epoch)
+            return
+        is_eval = any(key.startswith("eval_") for key in entry)
+        bar_step = self._bar_step(text, position) if text is not None else None
+        if not is_eval:
+            if epoch is not None and epoch < self._last_epoch:
+                self.builder.new_run()
+                self._train_dicts = 0
+                self._step = None
+                self._stride = 1
+            if epoch is not None:
+                self._last_epoch = epoch
+            self._train_dicts += 1
+            if bar_step is not None:
+                if self._step is not None and bar_step > self._step:
+                    self._stride = bar_step - self._step
+                self._step = bar_step
+            else:
+                self._step = (self._step or 0) + self._stride
+        elif eval_step is not None:
+            # the training columns of this chunk are already in: the step is not "new"
+            self._add_values(entry, eval_step, epoch, check_step=False)
+            return
+        elif self._step is None:
+            self._step = bar_step or 0
+        self._add_values(entry, self._step, epoch)
+
+    def _add_values(
+        self, entry: dict[str, str], step: int | None, epoch: float | None, check_step: bool = True
+    ) -> None:
+        builder = self.builder
+        if check_step:
             builder.check_step(step)
-            for key, raw in entry.items():
-                if key == "epoch" or key == "step":
-                    continue
-                builder.add(key, float(raw), step, epoch)
+        for key, raw in entry.items():
+            if key == "epoch" or key == "step":
+                continue
+            value = to_float(raw)
+            if value is not None:
+                builder.add(key, value, step, epoch)
 
     def _bar_step(self, text: str, position: int) -> int | None:
-        """The training bar's count drawn just before ``position`` on the same line."""
-        line_start = text.rfind("\n", max(0, position - 400), position) + 1
-        if position - line_start < 8:
-            return None
-        bars = _BAR.findall(text, line_start, position)
+        """The training bar's count drawn just before ``position`` (the bar is redrawn
+        right before the Trainer writes a dict, on the same or one of the previous lines)."""
+        bars = _BAR.findall(text, max(0, position - 600), position)
         if not bars:
             return None
-        count, total = int(bars[-1][0]), int(bars[-1][1])
-        if self._main_total is None:
-            self._main_total = total
-        return count if total == self._main_total else None
+        for count, total in reversed(bars):
+            if self._main_total is None:
+                self._main_total = int(total)
+            if int(total) == self._main_total:
+                return int(count)
+        return None
 
 
 class HFTrainerStateParser(FormatParser):

@@ -25,7 +25,7 @@ _BAR = re.compile(
     r"%\|[^|\n]*\|\s*(\d+)/(\d+|\?)\s*\[(?:(\d+):)?(\d+):(\d+)(?:<[^,\]\n]*)?(?:,\s*([^\]\n]*))?\]"
 )
 _POSTFIX = re.compile(r"([A-Za-z_][\w/.-]*)=(" + NUMBER + r")")
-_EPOCH = re.compile(r"Epoch (\d+)(?:/\d+)?:?\s*(?:\d+%)?$")
+_EPOCH = re.compile(r"Epoch (\d+)(?:/\d+)?:?\s*\d*$")
 _SKIP = frozenset({"v_num"})
 
 
@@ -84,6 +84,8 @@ class ProgressBarParser(FormatParser):
             elapsed = hours * 3600.0 + int(match.group(4)) * 60.0 + int(match.group(5))
             pending = self._pending
             if epoch is not None:
+                if epoch == self._epoch and count < self._epoch_steps:
+                    continue  # Lightning resets the bar to 0 before naming the next epoch
                 if self._epoch is not None and epoch != self._epoch:
                     self._flush()
                     if epoch < self._epoch:

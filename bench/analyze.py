@@ -1,0 +1,231 @@
+"""Benchmark: `flightlog analyze` parsers vs the usual per-line `re.search` script.
+
+Generates (once, deterministic) a Keras-style and a Hugging-Face-style training log of
+``--lines`` lines under bench/data/, then for each:
+
+- parses it with flightlog's parser (chunked, bulk regex / str.find) -> lines/s;
+- parses it with a straightforward per-line ``re.search`` loop that extracts the same
+  metrics (what people hand-write) -> lines/s, in the same run: the baseline;
+- checks both produced the same points;
+- measures the parser's memory in a fresh subprocess: peak RSS growth over the
+  interpreter after imports (ru_maxrss), and the tracemalloc peak, against the file size.
+
+    .venv/bin/python bench/analyze.py              # 1,000,000 lines each
+    .venv/bin/python bench/analyze.py --lines 100000
+
+Targets (issue 4): >= 500,000 lines/s, >= 3x the per-line loop, memory <= 2x file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def make_keras_log(path: Path, lines: int, seed: int = 0) -> None:
+    """Keras 2 verbose-1 output as written to a file: one line per batch update."""
+    rng = random.Random(seed)
+    steps_per_epoch = 500
+    epochs = max(1, lines // (steps_per_epoch + 1))
+    written = 0
+    with open(path, "w") as out:
+        loss, acc = 2.3, 0.1
+        for epoch in range(1, epochs + 1):
+            out.write(f"Epoch {epoch}/{epochs}\n")
+            written += 1
+            for batch in range(1, steps_per_epoch + 1):
+                loss = max(0.05, loss * 0.9995 + rng.uniform(-0.002, 0.002))
+                acc = min(0.99, acc + 0.0004)
+                done = int(30 * batch / steps_per_epoch)
+                bar = "=" * max(0, done - 1) + (">" if done < 30 else "=") + "." * (30 - done)
+                if batch < steps_per_epoch:
+                    eta = (steps_per_epoch - batch) // 40
+                    out.write(
+                        f"{batch:3d}/{steps_per_epoch} [{bar}] - ETA: {eta}s - loss: {loss:.4f} - accuracy: {acc:.4f}\n"
+                    )
+                else:
+                    out.write(
+                        f"{batch}/{steps_per_epoch} [{bar}] - 13s 26ms/step - loss: {loss:.4f} - accuracy: {acc:.4f}"
+                        f" - val_loss: {loss * 1.1:.4f} - val_accuracy: {acc * 0.95:.4f}\n"
+                    )
+                written += 1
+        while written < lines:  # pad with warnings so the line count is exact
+            out.write(
+                "WARNING:tensorflow:Callback method `on_train_batch_end` is slow compared to the batch time\n"
+            )
+            written += 1
+
+
+def make_hf_log(path: Path, lines: int, seed: int = 0) -> None:
+    """Hugging Face Trainer output with logging_steps=1: one metrics dict per line,
+    an eval dict every 200 steps, an occasional warning."""
+    rng = random.Random(seed)
+    total = lines
+    with open(path, "w") as out:
+        loss = 2.5
+        step = 0
+        for index in range(lines):
+            if index % 200 == 199:
+                out.write(
+                    f"{{'eval_loss': {loss * 1.05:.4f}, 'eval_accuracy': {0.5 + step / total / 3:.4f}, "
+                    f"'eval_runtime': 3.2101, 'eval_samples_per_second': 311.5, 'eval_steps_per_second': 9.7, "
+                    f"'epoch': {step / 1000:.2f}}}\n"
+                )
+            elif index % 1000 == 500:
+                out.write(
+                    "/usr/lib/python3/site-packages/torch/utils/checkpoint.py:90: UserWarning: None of the inputs have requires_grad=True\n"
+                )
+            else:
+                step += 1
+                loss = max(0.1, loss * 0.99999 + rng.uniform(-0.01, 0.01))
+                lr = 5e-5 * (1 - step / total)
+                out.write(
+                    f"{{'loss': {loss:.4f}, 'grad_norm': {rng.uniform(0.5, 3):.4f}, "
+                    f"'learning_rate': {lr:.4e}, 'epoch': {step / 1000:.2f}}}\n"
+                )
+
+
+# ---- the baseline: what a hand-written script does, line by line ----------------------
+
+_K_HEADER = re.compile(r"Epoch (\d+)/(\d+)")
+_K_PROGRESS = re.compile(r"(\d+)/(\d+) \[[=>.]*\]")
+_K_METRIC = re.compile(r"(\w+): ([-+\d.eE]+|nan|inf)")
+_HF_DICT = re.compile(r"\{'(?:eval_)?loss'")
+_HF_PAIR = re.compile(r"'(\w+)': '?([-+\d.eE]+|nan|inf)'?")
+
+
+def baseline_keras(path: Path) -> int:
+    points = 0
+    last = None
+    with open(path) as handle:
+        for line in handle:
+            if _K_HEADER.search(line):
+                if last:
+                    points += len(last)
+                last = None
+                continue
+            if _K_PROGRESS.search(line):
+                last = {k: float(v) for k, v in _K_METRIC.findall(line) if k != "ETA"}
+    if last:
+        points += len(last)
+    return points
+
+
+def baseline_hf(path: Path) -> int:
+    points = 0
+    with open(path) as handle:
+        for line in handle:
+            if _HF_DICT.search(line):
+                values = {k: float(v) for k, v in _HF_PAIR.findall(line) if k != "epoch"}
+                points += len(values)
+    return points
+
+
+def ours(path: Path, format_name: str) -> int:
+    from flightlog.analyze.parse import parse_path
+
+    parsed = parse_path(path, format_name)
+    # step_time_s is derived (not a printed metric): the baseline does not extract it
+    return sum(
+        len(s) for run in parsed.runs for s in run.series.values() if s.metric != "step_time_s"
+    )
+
+
+_MEMORY_PROBE = """
+import resource, sys, tracemalloc
+from pathlib import Path
+sys.path.insert(0, {bench!r})
+from flightlog.analyze.parse import parse_path
+import analyze as bench
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+base = rss_mb()
+bench.ours(Path({path!r}), {fmt!r})
+peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+tracemalloc.start()
+bench.ours(Path({path!r}), {fmt!r})
+traced = tracemalloc.get_traced_memory()[1] / 2**20
+print(peak_rss, traced)
+"""
+
+
+def memory(path: Path, format_name: str) -> tuple[float, float]:
+    code = _MEMORY_PROBE.format(bench=str(Path(__file__).parent), path=str(path), fmt=format_name)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    rss, traced = out.stdout.split()
+    return float(rss), float(traced)
+
+
+def timed(function, *args) -> tuple[float, int]:
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="best of N timings")
+    parser.add_argument("--json", action="store_true", help="also print the results as JSON")
+    args = parser.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name, maker, format_name, baseline in (
+        ("keras", make_keras_log, "keras", baseline_keras),
+        ("hf", make_hf_log, "hf", baseline_hf),
+    ):
+        path = DATA / f"{name}_{args.lines}.log"
+        if not path.exists():
+            maker(path, args.lines)
+        size_mb = path.stat().st_size / 2**20
+        ours_secs, ours_points = min(timed(ours, path, format_name) for _ in range(args.repeat))
+        base_secs, base_points = min(timed(baseline, path) for _ in range(args.repeat))
+        rss_mb, traced_mb = memory(path, format_name)
+        row = {
+            "log": name,
+            "lines": args.lines,
+            "file_mb": round(size_mb, 1),
+            "ours_lines_per_sec": round(args.lines / ours_secs),
+            "baseline_lines_per_sec": round(args.lines / base_secs),
+            "speedup": round(base_secs / ours_secs, 2),
+            "points_ours": ours_points,
+            "points_baseline": base_points,
+            "peak_rss_growth_mb": round(rss_mb, 1),
+            "tracemalloc_peak_mb": round(traced_mb, 1),
+            "memory_over_file": round(max(rss_mb, traced_mb) / size_mb, 2),
+        }
+        results.append(row)
+        same = "same points" if ours_points == base_points else "POINTS DIFFER"
+        print(
+            f"{name:6} {args.lines:,} lines {size_mb:.1f} MiB | flightlog {row['ours_lines_per_sec']:>10,} lines/s"
+            f" ({ours_secs:.2f} s) | per-line re.search {row['baseline_lines_per_sec']:>9,} lines/s"
+            f" ({base_secs:.2f} s) | {row['speedup']:.2f}x | {same} ({ours_points:,})"
+            f" | peak RSS +{rss_mb:.1f} MiB, tracemalloc {traced_mb:.1f} MiB = "
+            f"{row['memory_over_file']:.2f}x file"
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    ok = all(
+        r["ours_lines_per_sec"] >= 500_000
+        and r["speedup"] >= 3
+        and r["memory_over_file"] <= 2
+        and not math.isnan(r["speedup"])
+        for r in results
+    )
+    print("targets (>= 500,000 lines/s, >= 3x, memory <= 2x file):", "met" if ok else "NOT met")
+
+
+if __name__ == "__main__":
+    main()

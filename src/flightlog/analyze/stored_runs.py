@@ -1,0 +1,160 @@
+"""Views of training runs stored on the server, built from the events the SDK shipped.
+
+A ``flightlog.Run`` ships one JSON line per event (``run_start``, ``metrics``,
+``validation``, ``milestone``, ``error``, ``system``, ``run_end``...) in streams labelled
+with its ``run_id``. ``run_overview`` condenses those events into one row of the runs list
+(status, timing, progress, best validation value); ``run_detail`` adds the curves and
+diagnoses of ``analyze_records`` plus hyperparameters, system metrics and errors — the
+objects ``GET /api/v1/runs`` and ``GET /api/v1/runs/{run_id}`` return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from flightlog.analyze.analysis import analyze_records
+
+__all__ = ["parse_event_ts", "run_detail", "run_overview"]
+
+_MAX_ERRORS = 50
+
+
+def parse_event_ts(value: object) -> float | None:
+    """Seconds since the epoch of an event's ``ts`` (RFC3339 text or a number of ns/s)."""
+    if isinstance(value, int | float):
+        return value / 1e9 if value > 1e12 else float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.rstrip("Z")
+    fraction = ""
+    if "." in text:
+        text, fraction = text.split(".", 1)
+    try:
+        whole = datetime.fromisoformat(text + "+00:00").timestamp()
+    except ValueError:
+        return None
+    digits = "".join(ch for ch in fraction if ch.isdigit())
+    return whole + (int(digits) / 10 ** len(digits) if digits else 0.0)
+
+
+def run_overview(run_id: str, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One row of the runs list: name, status, start, duration, progress, ETA, best metric."""
+    start = end = last_seen = None
+    name = run_id
+    status = "running"
+    progress: float | None = None
+    eta: float | None = None
+    total_epochs: int | None = None
+    epochs_done = 0
+    best: dict[str, Any] | None = None
+    errors = 0
+    for event in events:
+        kind = event.get("event")
+        ts = parse_event_ts(event.get("ts"))
+        if ts is not None:
+            last_seen = ts if last_seen is None else max(last_seen, ts)
+        if kind == "run_start":
+            start = ts
+            name = str(event.get("name") or name)
+        elif kind == "run_end":
+            end = ts
+            status = str(event.get("status") or "completed")
+        elif kind == "epoch_start" and isinstance(event.get("total_epochs"), int):
+            total_epochs = event["total_epochs"]
+        elif kind == "epoch_end":
+            epochs_done += 1
+        elif kind == "milestone":
+            pct = event.get("milestone_pct")
+            if isinstance(pct, int | float):
+                progress = max(progress or 0.0, pct / 100)
+                eta = (
+                    event.get("eta_secs") if isinstance(event.get("eta_secs"), int | float) else eta
+                )
+        elif kind == "error":
+            errors += 1
+        elif kind == "validation" and event.get("is_best"):
+            metrics = event.get("metrics") or {}
+            metric = next((m for m in ("loss", "accuracy", "acc") if m in metrics), None)
+            if metric is not None:
+                best = {
+                    "metric": f"val_{metric}",
+                    "value": metrics[metric],
+                    "step": event.get("epoch"),
+                }
+    if total_epochs:
+        progress = max(progress or 0.0, min(1.0, epochs_done / total_epochs))
+    if status != "running":
+        eta = None
+    if start is None and last_seen is not None:
+        start = min(parse_event_ts(e.get("ts")) or last_seen for e in events)
+    finish = end if end is not None else last_seen
+    return {
+        "run_id": run_id,
+        "name": name,
+        "status": status,
+        "start": start,
+        "end": end,
+        "duration_s": (finish - start) if start is not None and finish is not None else None,
+        "progress": progress,
+        "eta_s": eta,
+        "best": best,
+        "errors": errors,
+    }
+
+
+def run_detail(
+    run_id: str, events: Sequence[Mapping[str, Any]], max_points: int = 2000
+) -> dict[str, Any]:
+    """Everything the run page shows: overview, hyperparameters, curves, diagnoses, system, errors."""
+    overview = run_overview(run_id, events)
+    config: dict[str, Any] = {}
+    system: dict[str, list[list[float]]] = {}
+    errors: list[dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "run_start" and isinstance(event.get("config"), Mapping):
+            config.update(event["config"])
+        elif kind == "hyperparameters" and isinstance(event.get("params"), Mapping):
+            config.update(event["params"])
+        elif kind == "system":
+            ts = parse_event_ts(event.get("ts"))
+            for metric, value in (event.get("metrics") or {}).items():
+                if ts is not None and isinstance(value, int | float):
+                    system.setdefault(metric, []).append([ts, float(value)])
+        elif kind == "error" and len(errors) < _MAX_ERRORS:
+            errors.append(
+                {
+                    "ts": event.get("ts"),
+                    "type": event.get("error_type"),
+                    "message": event.get("error_message") or event.get("msg"),
+                    "operation": event.get("operation"),
+                }
+            )
+    metric_events = [e for e in events if e.get("event") != "system"]
+    analysis = analyze_records(_with_steps(metric_events), run=run_id).to_dict(max_points)
+    return {
+        **overview,
+        "config": config,
+        "summary": analysis.get("summary", {}),
+        "series": analysis.get("series", []),
+        "diagnoses": analysis.get("diagnoses", []),
+        "system": [{"metric": m, "points": sorted(p)} for m, p in sorted(system.items())],
+        "errors": errors,
+    }
+
+
+def _with_steps(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Give validation records the last training step seen, so curves share one x axis."""
+    ordered = sorted(events, key=lambda e: parse_event_ts(e.get("ts")) or 0.0)
+    last_step: int | None = None
+    out: list[Mapping[str, Any]] = []
+    for event in ordered:
+        step = event.get("step")
+        if isinstance(step, int):
+            last_step = step
+        elif event.get("event") == "validation" and last_step is not None:
+            event = {**event, "step": last_step}
+        out.append(event)
+    return out
