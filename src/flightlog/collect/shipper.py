@@ -1,0 +1,150 @@
+"""Sending spooled batches to the server: Loki push JSON, gzip, retries with backoff.
+
+One thread sends the oldest sendable batch at a time, so entries of a stream arrive in
+order. A 2xx removes the batch; a connection error, 429 or 5xx is retried after a
+backoff that doubles up to ``max_backoff_secs`` (the batch stays on disk meanwhile); any
+other 4xx means the server will never take this batch, so it is removed and its lines
+counted as rejected rather than blocking everything behind it forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import httpx
+import orjson
+from prometheus_client import CollectorRegistry
+
+from flightlog.collect.metrics import agent_metrics
+from flightlog.collect.spool import Spool
+from flightlog.pipeline.push import streams_from_records
+from flightlog.pipeline.record import LogRecord
+
+__all__ = ["PUSH_PATH", "Shipper", "ShipperConfig", "encode_push"]
+
+PUSH_PATH = "/loki/api/v1/push"
+logger = logging.getLogger("flightlog.collect")
+
+
+def encode_push(records: Iterable[LogRecord], *, level: int = 1) -> bytes:
+    """A gzip'd Loki push body (JSON) for ``records``, one stream per label set."""
+    streams = []
+    for stream in streams_from_records(records):
+        if any(stream.metadata):
+            values = [
+                [str(ts), line, md] if md else [str(ts), line]
+                for ts, line, md in zip(stream.ts_ns, stream.lines, stream.metadata, strict=True)
+            ]
+        else:
+            values = [[str(ts), line] for ts, line in zip(stream.ts_ns, stream.lines, strict=True)]
+        streams.append({"stream": dict(stream.labels), "values": values})
+    body = orjson.dumps({"streams": streams})
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: gzip container
+    return compressor.compress(body) + compressor.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class ShipperConfig:
+    """Where and how batches are sent."""
+
+    url: str
+    tenant: str = "default"
+    bearer_token: str | None = None
+    timeout_secs: float = 10.0
+    initial_backoff_secs: float = 0.5
+    max_backoff_secs: float = 30.0
+
+    @property
+    def push_url(self) -> str:
+        base = self.url.rstrip("/")
+        return base if base.endswith(PUSH_PATH) else base + PUSH_PATH
+
+    def headers(self) -> Mapping[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "X-Scope-OrgID": self.tenant,
+            "User-Agent": "flightlog-collect",
+        }
+        if self.bearer_token:
+            headers["Authorization"] = f"Bearer {self.bearer_token}"
+        return headers
+
+
+class Shipper:
+    """The thread that drains the spool to the server."""
+
+    def __init__(
+        self,
+        config: ShipperConfig,
+        spool: Spool,
+        *,
+        registry: CollectorRegistry | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.spool = spool
+        self._metrics = agent_metrics(registry)
+        self._client = httpx.Client(timeout=config.timeout_secs, transport=transport)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.backoff_secs = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name="flightlog-collect-shipper", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.spool.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._client.close()
+
+    def _run(self) -> None:
+        headers = dict(self.config.headers())
+        url = self.config.push_url
+        while not self._stop.is_set():
+            ready = self.spool.next_ready(timeout=0.5)
+            if ready is None:
+                continue
+            item, body = ready
+            reason = None
+            try:
+                response = self._client.post(url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                reason = "connection"
+                logger.debug("push to %s failed: %s", url, exc)
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    self.spool.remove(item)
+                    self._metrics.sent_lines.inc(item.lines)
+                    self._metrics.sent_batches.inc()
+                    self.backoff_secs = 0.0
+                    continue
+                if status == 429 or status >= 500 or status in (408, 401, 403):
+                    # Auth errors are retried too: a token fix must not lose the buffer.
+                    reason = f"http_{status}"
+                else:
+                    logger.error(
+                        "server rejected a batch of %d lines with HTTP %d: %s; dropping it",
+                        item.lines,
+                        status,
+                        response.text[:300],
+                    )
+                    self.spool.remove(item)
+                    self._metrics.rejected_lines.inc(item.lines)
+                    continue
+            self._metrics.send_errors.labels(reason).inc()
+            self.backoff_secs = min(
+                self.config.max_backoff_secs,
+                max(self.config.initial_backoff_secs, self.backoff_secs * 2),
+            )
+            self._stop.wait(self.backoff_secs)

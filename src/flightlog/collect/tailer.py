@@ -1,0 +1,249 @@
+"""Following one file: read complete lines from an offset, notice rotation.
+
+Rotation by rename: the path now names another file (or none). The tailer keeps its
+descriptor, reads what was written to the old file until it has been quiet for
+``rotate_wait_secs``, then closes; the agent opens the new file from offset 0.
+
+Rotation by copytruncate: the file shrank below our offset, or its first bytes changed.
+Lines written after our last read but before the copy are in the copy, at the same
+offsets: the tailer looks for a sibling (``name.1``, ``name-20240101``, ...) that starts
+with the same bytes and reads the rest from it, then starts over at offset 0.
+
+Compressed rotated files (``.gz``) are read whole, once, when the agent is asked to.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import time
+import zlib
+from pathlib import Path
+
+from flightlog.collect.multiline import MultilineJoiner
+from flightlog.collect.positions import FilePosition
+
+__all__ = ["FINGERPRINT_BYTES", "FileTailer", "fingerprint_of", "read_gz_lines"]
+
+FINGERPRINT_BYTES = 256
+
+
+def fingerprint_of(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _split_lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8", "replace")
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    return lines
+
+
+def read_gz_lines(path: str) -> list[str]:
+    """Every line of a gzip-compressed log (a truncated archive yields what it holds)."""
+    chunks = []
+    with gzip.open(path, "rb") as handle:
+        try:
+            while True:
+                chunk = handle.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            pass
+    data = b"".join(chunks)
+    if not data:
+        return []
+    lines = _split_lines(data)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+class FileTailer:
+    """Reads lines appended to one file (one inode), from a persisted offset."""
+
+    def __init__(
+        self,
+        path: str,
+        key: str,
+        position: FilePosition | None,
+        *,
+        joiner: MultilineJoiner | None = None,
+        max_line_bytes: int = 1 << 20,
+        read_chunk_bytes: int = 1 << 20,
+    ) -> None:
+        self.path = path
+        self.key = key
+        self.fd = os.open(path, os.O_RDONLY)
+        self.joiner = joiner
+        self.max_line_bytes = max_line_bytes
+        self.read_chunk_bytes = read_chunk_bytes
+        self.offset = 0
+        self.fingerprint = ""
+        self.fingerprint_len = 0
+        self.rotated_at: float | None = None
+        """Monotonic time the path stopped naming this file (rename rotation), else None."""
+        self.last_data_at = 0.0
+        self.scanned_ns = time.time_ns()
+        """Wall time (filesystem clock) of the last look for rotated copies of this file."""
+        # The fingerprint covers only bytes we consumed, so it always describes the
+        # content our offset counts in (the file may be rewritten under us meanwhile).
+        self._head_bytes = b""
+        if position is not None and self._matches(position):
+            self.offset = position.offset
+            self._head_bytes = self._head(min(position.offset, FINGERPRINT_BYTES))
+            self.fingerprint = position.fingerprint
+            self.fingerprint_len = position.fingerprint_len
+            if len(self._head_bytes) > self.fingerprint_len:
+                self._set_fingerprint()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _head(self, length: int) -> bytes:
+        return os.pread(self.fd, length, 0)
+
+    def current_head(self) -> bytes:
+        """The first bytes of the file now (what a fresh copy of it would start with)."""
+        return self._head(FINGERPRINT_BYTES)
+
+    def _matches(self, position: FilePosition) -> bool:
+        """Whether a saved position belongs to this file's content (inodes get reused)."""
+        if not position.fingerprint_len:
+            return True
+        head = self._head(position.fingerprint_len)
+        return (
+            len(head) == position.fingerprint_len and fingerprint_of(head) == position.fingerprint
+        )
+
+    def _set_fingerprint(self) -> None:
+        self.fingerprint = fingerprint_of(self._head_bytes)
+        self.fingerprint_len = len(self._head_bytes)
+
+    def position(self) -> FilePosition:
+        """The position to persist: past every line handed on, not past an open entry."""
+        offset = self.offset
+        if self.joiner is not None and self.joiner.pending_offset is not None:
+            offset = self.joiner.pending_offset
+        return FilePosition(self.path, offset, self.fingerprint, self.fingerprint_len)
+
+    def truncated(self) -> bool:
+        """Whether the file was truncated (copytruncate) since we read it."""
+        size = os.fstat(self.fd).st_size
+        if size < self.offset:
+            return True
+        if self.fingerprint_len:
+            head = self._head(self.fingerprint_len)
+            return fingerprint_of(head) != self.fingerprint
+        return False
+
+    def recover_truncated(self) -> tuple[list[str], str | None]:
+        """Lines between our offset and the truncation, read from the rotated copy.
+
+        Returns the lines and the identity (``device:inode``) of the copy they came from.
+        """
+        lines: list[str] = []
+        used: str | None = None
+        directory = os.path.dirname(self.path) or "."
+        base = os.path.basename(self.path)
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            names = []
+        for name in sorted(names):
+            if name == base or not name.startswith(base) or name.endswith(".gz"):
+                continue
+            candidate = os.path.join(directory, name)
+            try:
+                with open(candidate, "rb") as handle:
+                    stat = os.fstat(handle.fileno())
+                    head = handle.read(self.fingerprint_len)
+                    if (
+                        len(head) != self.fingerprint_len
+                        or fingerprint_of(head) != self.fingerprint
+                    ):
+                        continue
+                    handle.seek(self.offset)
+                    rest = handle.read()
+            except OSError:
+                continue
+            used = f"{stat.st_dev}:{stat.st_ino}"
+            if rest:
+                end = rest.rfind(b"\n")
+                tail = rest if end < 0 else rest[: end + 1]
+                lines = _split_lines(tail)
+                if lines and lines[-1] == "":
+                    lines.pop()
+            break
+        self.offset = 0
+        self.fingerprint = ""
+        self.fingerprint_len = 0
+        self._head_bytes = b""
+        return lines, used
+
+    def read_lines(self, max_bytes: int | None = None) -> tuple[list[str], list[int]]:
+        """Complete lines appended since the last call, and (with a joiner) their offsets.
+
+        Reads at most ``max_bytes`` (the room left in the agent's batch) unless a single
+        line is longer. A trailing line without its newline stays unread until the
+        newline arrives, unless it grew past ``max_line_bytes`` (then it is cut there).
+        """
+        want = (
+            self.read_chunk_bytes
+            if max_bytes is None
+            else max(1, min(max_bytes, self.read_chunk_bytes))
+        )
+        data = os.pread(self.fd, want, self.offset)
+        if data and len(data) == want and data.rfind(b"\n") < 0 and want < self.max_line_bytes:
+            data = os.pread(self.fd, self.max_line_bytes, self.offset)  # one long line
+            newline = data.find(b"\n")
+            if newline >= 0:
+                data = data[: newline + 1]
+        if not data:
+            return [], []
+        if (
+            self.fingerprint_len
+            and fingerprint_of(self._head(self.fingerprint_len)) != self.fingerprint
+        ):
+            # Truncated (and rewritten) under us, maybe during the read: what we read may
+            # be the new content at our old offset. Keep nothing; `truncated` will say so.
+            return [], []
+        end = data.rfind(b"\n")
+        if end < 0:
+            if len(data) < self.max_line_bytes:
+                return [], []
+            complete = data[: self.max_line_bytes]
+        else:
+            complete = data[: end + 1]
+        start = self.offset
+        self.offset += len(complete)
+        if start == len(self._head_bytes) < FINGERPRINT_BYTES:
+            self._head_bytes += complete[: FINGERPRINT_BYTES - start]
+            self._set_fingerprint()
+        lines = _split_lines(complete)
+        if lines and lines[-1] == "":
+            lines.pop()
+        offsets: list[int] = []
+        if self.joiner is not None:
+            position = start
+            for line in complete.split(b"\n"):
+                offsets.append(position)
+                position += len(line) + 1
+            del offsets[len(lines) :]
+        return lines, offsets
+
+    @staticmethod
+    def identity(path: str) -> os.stat_result | None:
+        try:
+            return os.stat(path)
+        except OSError:
+            return None
+
+
+def is_gz(path: str | Path) -> bool:
+    return str(path).endswith(".gz")
