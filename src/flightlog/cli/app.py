@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "tail",
     "drift",
     "compare_models",
+    "collect",
     "analyze",
     "rules",
     "slo",
