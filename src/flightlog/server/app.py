@@ -46,6 +46,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "rules",
     "alertmanager",
     "monitor",
+    "runs",
     "ui",
 )
 
