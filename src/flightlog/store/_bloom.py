@@ -68,7 +68,8 @@ def build_bloom(
         # Chunks overlap by NGRAM - 1 bytes so no gram is missed at a chunk edge.
         for start in range(0, len(array) - NGRAM + 1, _CHUNK):
             piece = array[start : start + _CHUNK + NGRAM - 1]
-            big[_big_indexes(_gram_values(piece, STRIDE), big_log2)] = True
+            # int64 indexes: numpy scatters them about twice as fast as uint64 ones.
+            big[_big_indexes(_gram_values(piece, STRIDE), big_log2).view(np.int64)] = True
     set_bits = np.flatnonzero(big)
     filled = len(set_bits) / len(big)
     distinct = -len(big) * np.log1p(-min(filled, 1 - 1e-9))
@@ -77,7 +78,7 @@ def build_bloom(
         bits = min(bits, max(1 << _MIN_BITS_LOG2, 8 * max_bytes))
     bits = min(-(-bits // 8) * 8, len(big))
     final = np.zeros(bits, dtype=np.bool_)
-    final[_final_indexes(set_bits, big_log2, bits)] = True
+    final[_final_indexes(set_bits, big_log2, bits).view(np.int64)] = True
     return bytes([big_log2]) + np.packbits(final, bitorder="little").tobytes(), grams
 
 
