@@ -57,7 +57,7 @@ def run_overview(run_id: str, events: Sequence[Mapping[str, Any]]) -> dict[str, 
             last_seen = ts if last_seen is None else max(last_seen, ts)
         if kind == "run_start":
             start = ts
-            name = str(event.get("name") or name)
+            name = str(event.get("run_name") or name)
         elif kind == "run_end":
             end = ts
             status = str(event.get("status") or "completed")

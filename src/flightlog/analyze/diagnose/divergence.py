@@ -1,4 +1,4 @@
-"""``divergence``: the loss climbed far above its minimum and stayed there."""
+"""``divergence``: the training loss climbed far above its minimum and stayed there."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ __all__ = ["find_divergence"]
 
 def find_divergence(run: RunTable, params: DivergenceParams) -> list[Diagnosis]:
     found: list[Diagnosis] = []
+    # a held-out loss rising while training improves is overfitting, not divergence:
+    # only training losses are checked when the run logs any
+    has_train_loss = any(s == "train" and direction(m) < 0 for s, m in run.series)
     for (split, metric), series in run.series.items():
-        if direction(metric) >= 0:
+        if direction(metric) >= 0 or (has_train_loss and split != "train"):
             continue
         points = series.finite_points()
         if len(points) < params.min_points:

@@ -19,6 +19,7 @@ Records without a step get their ordinal (1, 2, 3...) in their run.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -213,7 +214,10 @@ class JsonLinesParser(FormatParser):
             try:
                 record = loads(line)
             except orjson.JSONDecodeError:
-                continue
+                try:  # Python's json module writes NaN/Infinity, which orjson rejects
+                    record = json.loads(line)
+                except ValueError:
+                    continue
             if isinstance(record, dict):
                 add(record)
 
