@@ -40,7 +40,7 @@ def test_small_segments_are_compacted(
     assert store.figures().segments == 1
     assert rows(store, direction="forward") == before
     assert len(rows(store, matchers=[eq("app", "a")])) == 10
-    clock.advance(120)
+    clock.advance(400)
     store.maybe_cut()
     folder = store_config.data_dir / "segments" / "t"
     assert len(list(folder.glob("*.parquet"))) == 1

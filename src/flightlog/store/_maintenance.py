@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RETIRE_GRACE_NS", "apply_retention", "compact", "delete", "write"]
 
-RETIRE_GRACE_NS = 60 * 1_000_000_000
+RETIRE_GRACE_NS = 300 * 1_000_000_000  # longer than any query may run
 _NS = 1_000_000_000
 
 # For each segment: a function from its table to the boolean mask of rows to remove.

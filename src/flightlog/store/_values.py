@@ -73,7 +73,8 @@ class ScanSources:
     ``segment_paths`` are the segments that overlap the range, hold a matching stream and
     (by their bloom) may hold every needle; ``head`` holds the in-memory rows of matching
     streams inside the range. Rows of segments still need filtering by ``stream_ids``
-    and time, since a segment holds other streams too.
+    and time, since a segment holds other streams too. A listed segment that compaction,
+    retention or a delete replaces stays readable for 5 minutes after that.
     """
 
     segment_paths: tuple[Path, ...]
