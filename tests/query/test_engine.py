@@ -429,3 +429,27 @@ def test_query_time_limit_interrupts(dataset_store: Store) -> None:
 def test_too_many_points_is_refused(engine: Engine) -> None:
     with pytest.raises(QueryError, match="maximum resolution"):
         engine.query_range('count_over_time({app="api"}[1m])', T0, T0 + 20_000 * S, S, TENANTS)
+
+
+def test_json_unwrap_fast_path_equals_general_path(dataset_store: Store) -> None:
+    """The DuckDB json_extract path gives exactly what the per-entry pipeline gives."""
+    rows = [
+        ({"app": "lat", "env": e}, 100 + i, f'{{"latency_ms": {i * 1.5}, "x": "y"}}', None)
+        for i, e in enumerate(["a", "b", "a", "b", "a"])
+    ]
+    rows.append(({"app": "lat", "env": "a"}, 106, "level=info not json", None))
+    push(dataset_store, rows)
+    engine = Engine(dataset_store)
+    fast = 'avg_over_time({app="lat"} | json | __error__="" | unwrap latency_ms [1m]) by (env)'
+    general = 'avg_over_time({app="lat"} | json | __error__="" | __error__="" | unwrap latency_ms [1m]) by (env)'
+    assert matrix(engine, fast, 100, 130, 10) == matrix(engine, general, 100, 130, 10)
+    assert instant(engine, fast, at=110) == {
+        key(env="a"): (0 + 3 + 6) / 3,
+        key(env="b"): (1.5 + 4.5) / 2,
+    }
+    with pytest.raises(QueryError, match="JSONParserErr"):
+        engine.query_instant(
+            'sum_over_time({app="lat"} | json | unwrap latency_ms [1m]) by (env)',
+            T0 + 110 * S,
+            TENANTS,
+        )

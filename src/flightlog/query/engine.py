@@ -18,6 +18,7 @@ import pyarrow as pa
 from flightlog.errors import QueryError, QueryLimitError
 from flightlog.model import Direction, Labels, MatchOp
 from flightlog.query import ast
+from flightlog.query.fastpath import json_unwrap_samples
 from flightlog.query.limits import QueryLimits, TenantQueryLimits
 from flightlog.query.parser import parse
 from flightlog.query.pipeline import (
@@ -366,7 +367,12 @@ class Engine:
             ctx.stats.lines_processed += table.num_rows
             samples = _group_columns(table, ctx.scanner.streams, needs_bytes)
         else:
-            samples = self._python_samples(agg, plan, lo, hi, ctx, needs_bytes)
+            fast = json_unwrap_samples(agg, plan, lo, hi, ctx.scanner)
+            samples = (
+                fast
+                if fast is not None
+                else self._python_samples(agg, plan, lo, hi, ctx, needs_bytes)
+            )
         if agg.op is ast.RangeOp.ABSENT_OVER_TIME:
             return _absent(agg, samples, steps)
         result: Series = {}

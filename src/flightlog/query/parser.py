@@ -130,6 +130,7 @@ def _parser() -> lark.Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=True,  # building the LALR tables takes ~1 s; lark keeps them in a temp file
     )
 
 
