@@ -44,6 +44,7 @@ class _ListHandler(logging.Handler):
         self.records.append(record)
 
 
+@pytest.mark.slow
 def test_model_server_workload_is_counted_exactly() -> None:
     """Predictions, errors, latency counts, accuracy and correlation IDs match the workload."""
     registry = CollectorRegistry()
@@ -311,3 +312,29 @@ def test_multiprocess_mode_sums_workers(tmp_path) -> None:  # type: ignore[no-un
         == 3
     )
     assert _value(samples, "ml_model_accuracy", model="mp", version="1") == 1.0
+
+
+def test_set_drift_accepts_a_drift_report() -> None:
+    """A DriftReport publishes each feature's PSI."""
+    from flightlog.monitor.drift import detect_drift
+    from flightlog.monitor.samples import profile
+
+    rng = np.random.default_rng(1)
+    report = detect_drift(
+        profile({"x": rng.normal(0, 1, 5_000)}), profile({"x": rng.normal(1, 1, 5_000)})
+    )
+    registry = CollectorRegistry()
+    ModelMonitor("m", "1", registry=registry).set_drift(report)
+    assert registry.get_sample_value(
+        "ml_data_drift_score", {"model": "m", "feature": "x"}
+    ) == pytest.approx(report.features[0].score)
+
+
+def test_public_names_resolve() -> None:
+    """Every name in flightlog.monitor.__all__ imports."""
+    import flightlog.monitor as monitor
+
+    for name in monitor.__all__:
+        assert getattr(monitor, name) is not None
+    with pytest.raises(AttributeError):
+        _ = monitor.not_a_name

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from scipy.spatial import distance as scipy_distance
 
@@ -104,3 +106,33 @@ def test_chi_square_matches_scipy_and_includes_new_categories() -> None:
 def test_chi_square_of_single_category_is_no_difference() -> None:
     """Both samples holding one and the same category cannot differ."""
     assert stats.chi_square(np.array([5.0]), np.array([7.0])) == (0.0, 1.0)
+
+
+_small_floats = st.lists(st.integers(-20, 20).map(lambda v: v / 4), min_size=1, max_size=60)
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful:RuntimeWarning")
+@settings(max_examples=150, deadline=None)
+@given(_small_floats, _small_floats)
+def test_ks_and_wasserstein_agree_with_scipy_on_any_sample(
+    reference: list[float], current: list[float]
+) -> None:
+    """Arbitrary small samples full of ties give scipy's KS statistic, p-value and W1."""
+    result = stats.ks_and_wasserstein(np.sort(reference), np.sort(current))
+    expected = scipy_stats.ks_2samp(reference, current)
+    assert result.statistic == pytest.approx(expected.statistic, abs=1e-12)
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-12)
+    assert result.wasserstein == pytest.approx(
+        scipy_stats.wasserstein_distance(reference, current), abs=1e-12
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=2, max_size=8))
+def test_psi_of_identical_counts_is_zero_and_symmetric_pairs_positive(counts: list[int]) -> None:
+    """PSI is 0 against itself and never negative."""
+    array = np.array(counts, dtype=float)
+    if array.sum() == 0:
+        return
+    assert stats.psi(array, array) == pytest.approx(0.0, abs=1e-12)
+    assert stats.psi(array, array[::-1]) >= -1e-12

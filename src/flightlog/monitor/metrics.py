@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import threading
 import time
 from collections import deque
@@ -34,13 +35,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from flightlog.errors import MonitorError
 from flightlog.monitor.prediction_log import PredictionLogger
+
+if TYPE_CHECKING:
+    # Only for annotations: importing drift pulls in scipy, too heavy for every worker.
+    from flightlog.monitor.drift import DriftReport
 
 __all__ = [
     "LATENCY_BUCKETS_SECONDS",
@@ -262,10 +267,14 @@ class ModelMonitor:
         """Publish a quality metric computed elsewhere (f1, auc, rmse, ...)."""
         self._families.quality.labels(self.model_name, self.model_version, metric).set(value)
 
-    def set_drift(self, scores: Mapping[str, float]) -> None:
-        """Publish per-feature drift scores (``DriftReport``: ``{f.name: f.score ...}``)."""
+    def set_drift(self, scores: Mapping[str, float] | DriftReport) -> None:
+        """Publish per-feature drift scores: a ``DriftReport`` (its PSI) or ``{feature: score}``."""
+        features = getattr(scores, "features", None)
+        if features is not None:  # a DriftReport
+            scores = {feature.name: feature.score for feature in features}
         for feature, score in scores.items():
-            self._families.drift.labels(self.model_name, feature).set(score)
+            if not math.isnan(score):
+                self._families.drift.labels(self.model_name, feature).set(score)
 
 
 class PredictionTimer:
