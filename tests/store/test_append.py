@@ -162,3 +162,10 @@ def test_columns_may_be_numpy_or_tuples(store_config: StoreConfig, clock: FakeCl
             (1, "x", {}),
             (2, "y", {"k": "v"}),
         ]
+
+
+def test_same_stream_twice_in_one_push_shares_the_window(store: Store) -> None:
+    """A second batch of the same stream in a push is checked against the first."""
+    result = push(store, "t", batch({"app": "a"}, [10 * HOUR]), batch({"app": "a"}, [HOUR]))
+    assert result.rejected == {TOO_FAR_BEHIND: 1}
+    assert [r["ts"] for r in rows(store)] == [10 * HOUR]

@@ -233,14 +233,19 @@ class Store:
         with self._lock:
             known = self._streams.setdefault(tenant, {})
             keep_masks: list[np.ndarray | None] = []
+            # Newest accepted ts per stream so far: the stored state, then this push (a
+            # push may carry the same stream twice).
+            newest_seen: dict[int, int] = {}
             for sid, stream, ts in zip(ids, streams, ts_arrays, strict=True):
                 state = known.get(sid)
-                newest = ts.max() if state is None else max(int(ts.max()), state.last_ts)
+                prior = newest_seen.get(sid, state.last_ts if state is not None else None)
+                newest = int(ts.max()) if prior is None else max(int(ts.max()), prior)
+                newest_seen[sid] = newest
                 mask = None
                 if int(ts.min()) < newest - window_ns:
                     running = np.maximum.accumulate(ts)
-                    if state is not None:
-                        running = np.maximum(running, state.last_ts)
+                    if prior is not None:
+                        running = np.maximum(running, prior)
                     mask = ts >= running - window_ns
                     dropped = np.flatnonzero(~mask)
                     rejected += len(dropped)
