@@ -167,7 +167,7 @@ class Run:
             "run_start",
             f"run {self.name} started (run_id={self.run_id})",
             MAIN | TRAINING | METRICS,
-            name=self.name,
+            run_name=self.name,
             config=self.config,
             host=socket.gethostname(),
             pid=os.getpid(),

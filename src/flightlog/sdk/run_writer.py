@@ -35,6 +35,7 @@ __all__ = ["ERRORS", "MAIN", "METRICS", "TRAINING", "RunWriter"]
 MAIN, TRAINING, ERRORS, METRICS = 1, 2, 4, 8
 _WAKE_AT_QUEUED = 4096
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE
 _NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}
 _NON_FINITE_TEXT = frozenset({"nan", "inf", "-inf"})
 _FOLD_AT = 8192
@@ -143,6 +144,7 @@ class RunWriter:
                         self._event(item, buffers)
                 except Exception:  # boundary: one bad record must not stop the run's files
                     self.write_errors += 1
+            self._fold_large()
             for kind, chunks in buffers.items():
                 if chunks:
                     try:
@@ -171,6 +173,7 @@ class RunWriter:
     def _batch(
         self, item: tuple[int, Any, Any, dict[str, Any]], buffers: dict[int, list[bytes]]
     ) -> None:
+        # The per-step path: one dict, one orjson call, one array append per metric.
         ts_ns, step, epoch, metrics = item
         record: dict[str, Any] = {
             "ts": format_ts_ns(ts_ns),
@@ -180,43 +183,29 @@ class RunWriter:
             "step": step,
             "epoch": epoch,
         }
-        has_text = False
-        for name, raw in metrics.items():
-            value = (
-                _metric_value(raw)
-                if type(raw) is not float or raw != raw or raw in _NON_FINITE
-                else raw
-            )
-            record[name] = value
-            if type(value) is str:
-                has_text = True
-        if has_text and self.processors:
-            processed = run_processors(self.processors, record, self.dropped)
-            if processed is None:
-                return
-            record = processed
-        self.batch_records += 1
-        self.metrics_records += 1
         series = self._train_series
-        for name in metrics:
-            value = record.get(name)
-            kind = type(value)
-            if kind is float or kind is int:
+        slow: list[str] | None = None
+        for name, raw in metrics.items():
+            if type(raw) is float and raw - raw == 0.0:  # finite float: the common case
+                record[name] = raw
                 pending = series.get(name)
                 if pending is None:
                     pending = series[name] = self._series(f"train/{name}").pending
-                pending.append(value)
-                if len(pending) >= _FOLD_AT:
-                    self.stats[f"train/{name}"].fold()
-            elif kind is str and value in _NON_FINITE_TEXT:
-                self._series(f"train/{name}").add(float(value))
-        buffers[METRICS].append(orjson.dumps(record, default=_default, option=_OPTIONS) + b"\n")
+                pending.append(raw)
+            else:
+                record[name] = _metric_value(raw)
+                if slow is None:
+                    slow = []
+                slow.append(name)
+        if slow is not None and not self._slow_metrics(record, slow):
+            return
+        self.batch_records += 1
+        self.metrics_records += 1
+        buffers[METRICS].append(orjson.dumps(record, default=_default, option=_LINE_OPTIONS))
         if self.level <= 20 and (step is None or step % self.every == 0):
             text = " ".join(
                 [
-                    f"{n}={record.get(n):.6g}"
-                    if type(record.get(n)) is float
-                    else f"{n}={record.get(n)}"
+                    f"{n}={v:.6g}" if type(v := record.get(n)) is float else f"{n}={v}"
                     for n in metrics
                 ]
             )
@@ -225,6 +214,25 @@ class RunWriter:
             )
         if self.ship is not None:
             self.ship(record)
+
+    def _slow_metrics(self, record: dict[str, Any], names: list[str]) -> bool:
+        """Redact text metrics and add non-float numbers to the stats; False: dropped."""
+        if self.processors and any(type(record[n]) is str for n in names):
+            processed = run_processors(self.processors, record, self.dropped)
+            if processed is None:
+                return False
+            record.clear()
+            record.update(processed)
+        for name in names:
+            number = _number(record.get(name))
+            if number is not None:
+                self._series(f"train/{name}").add(number)
+        return True
+
+    def _fold_large(self) -> None:
+        for name, pending in self._train_series.items():
+            if len(pending) >= _FOLD_AT:
+                self.stats[f"train/{name}"].fold()
 
     def _event(
         self, item: tuple[int, dict[str, Any]] | list[Any], buffers: dict[int, list[bytes]]

@@ -2,8 +2,7 @@
 
 Updated by the run's background writer, never on the caller's hot path. Per-step values
 are appended to a compact ``array('d')`` and folded in vectorised chunks (numpy), which
-costs a fraction of a per-value Welford update in Python; ``add`` is the per-value path
-for rare records (validation, epochs).
+costs a fraction of a per-value Welford update in Python.
 """
 
 from __future__ import annotations
@@ -31,18 +30,8 @@ class RunningStats:
     pending: array = field(default_factory=lambda: array("d"))
 
     def add(self, value: float) -> None:
-        self.last = value
-        if not math.isfinite(value):
-            self.non_finite += 1
-            return
-        self.count += 1
-        delta = value - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (value - self.mean)
-        if value < self.min:
-            self.min = value
-        if value > self.max:
-            self.max = value
+        """Record one value (non-finite ones are counted apart); folded lazily."""
+        self.pending.append(value)
 
     def fold(self) -> None:
         """Merge the values appended to ``pending`` (vectorised, Chan et al.'s update)."""
