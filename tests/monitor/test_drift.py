@@ -166,3 +166,44 @@ def test_config_validation_names_the_option() -> None:
     """A warning threshold above the alert threshold is rejected by name."""
     with pytest.raises(MonitorError, match="psi_warning"):
         DriftConfig(psi_warning=0.3, psi_alert=0.2).validate()
+
+
+class _FrameLike:
+    """The DataFrame protocol drift relies on: ``.columns`` and ``frame[name]`` with ``to_numpy``."""
+
+    class _Column:
+        def __init__(self, values: np.ndarray) -> None:
+            self._values = values
+
+        def to_numpy(self) -> np.ndarray:
+            return self._values
+
+    def __init__(self, **columns: np.ndarray) -> None:
+        self._columns = columns
+        self.columns = list(columns)
+
+    def __getitem__(self, name: str) -> _Column:
+        return self._Column(self._columns[name])
+
+
+def test_check_drift_accepts_files_frames_and_records(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A Parquet reference against a DataFrame-like current and against prediction-log records."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flightlog.monitor.drift import check_drift
+
+    rng = np.random.default_rng(RNG_SEED)
+    pq.write_table(
+        pa.table({"age": rng.normal(40, 5, 3_000), "plan": rng.choice(["a", "b"], 3_000)}),
+        tmp_path / "ref.parquet",
+    )
+    frame = _FrameLike(
+        age=rng.normal(48, 5, 3_000), plan=rng.choice(["a", "b"], 3_000).astype(object)
+    )
+    assert check_drift(tmp_path / "ref.parquet", frame).drifted == ["age"]
+    records = [
+        {"features": {"age": float(age), "plan": "a" if age > 40 else "b"}}
+        for age in rng.normal(40, 5, 3_000)
+    ]
+    assert check_drift(str(tmp_path / "ref.parquet"), records).drifted == []

@@ -8,7 +8,7 @@ Public names (imported lazily so ``import flightlog.monitor`` stays light):
   requests and binding ``X-Correlation-ID``.
 - ``PredictionLogger`` (``flightlog.monitor.prediction_log``): sampled structured
   prediction logs through stdlib ``logging``.
-- ``detect_drift``, ``DriftConfig``, ``DriftReport`` (``flightlog.monitor.drift``), with
+- ``check_drift`` (any two data sets), ``detect_drift``, ``DriftConfig``, ``DriftReport`` (``flightlog.monitor.drift``), with
   samples from ``flightlog.monitor.samples`` and sources from ``flightlog.monitor.sources``.
 - ``error_budget``, ``burn_rate`` and the SLI functions (``flightlog.monitor.slo``).
 - ``alert_rules``, ``grafana_dashboard`` (``flightlog.monitor.exports``).
@@ -28,6 +28,7 @@ __all__ = [
     "PredictionLogger",
     "alert_rules",
     "burn_rate",
+    "check_drift",
     "compare_models",
     "detect_drift",
     "error_budget",
@@ -38,6 +39,7 @@ _HOMES = {
     "DriftConfig": "drift",
     "DriftReport": "drift",
     "detect_drift": "drift",
+    "check_drift": "drift",
     "ModelMonitor": "metrics",
     "ModelMonitorMiddleware": "middleware",
     "PredictionLogger": "prediction_log",

@@ -31,10 +31,12 @@ reference's [min, max]; new-category means a category the reference never had.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +52,7 @@ __all__ = [
     "FeatureDrift",
     "FeatureKind",
     "Severity",
+    "check_drift",
     "compare_feature",
     "detect_drift",
 ]
@@ -336,3 +339,30 @@ def _finite_or_none(value: float | None) -> float | None:
     if value is None or math.isnan(value) or math.isinf(value):
         return None
     return float(value)
+
+
+def check_drift(
+    reference: Any,
+    current: Any,
+    categorical: Sequence[str] = (),
+    config: DriftConfig | None = None,
+    features: Sequence[str] | None = None,
+) -> DriftReport:
+    """Drift between two data sets given in any supported form.
+
+    Each side is a Parquet/CSV path, a DataFrame-like object (pandas, polars, pyarrow
+    Table, mapping of column name to values), or a list of prediction-log records.
+    """
+    from flightlog.monitor import samples, sources
+
+    reference_samples = samples.profile(_columns(reference, sources), categorical)
+    current_samples = samples.samples_like(reference_samples, _columns(current, sources))
+    return detect_drift(reference_samples, current_samples, config, features)
+
+
+def _columns(data: Any, sources: Any) -> Mapping[str, Any]:
+    if isinstance(data, str | os.PathLike):
+        return sources.read_table(data)
+    if isinstance(data, list) and (not data or isinstance(data[0], Mapping)):
+        return sources.columns_from_records(data)
+    return sources.columns_from_frame(data)
