@@ -175,14 +175,14 @@ metric_exprs = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(log_queries)
 def test_log_query_round_trip(query: ast.LogQuery) -> None:
     """parse(print(ast)) == ast for every log query."""
     assert parse(to_logql(query)) == query
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(metric_exprs)
 def test_metric_query_round_trip(expr: ast.MetricExpr) -> None:
     """parse(print(ast)) == ast for every metric query."""

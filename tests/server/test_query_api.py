@@ -195,3 +195,24 @@ def test_tail_websocket_follows_new_entries(
         message = orjson.loads(socket.recv(timeout=20))
         lines = [v[1] for s in message["streams"] for v in s["values"]]
         assert lines == ["first live line"]
+
+
+def test_tail_rejects_a_metric_query(flightlog_module_server: Any) -> None:
+    from websockets.sync.client import connect
+
+    url = flightlog_module_server.url.replace("http://", "ws://") + "/loki/api/v1/tail"
+    with connect(f"{url}?query=rate(%7Ba%3D%22b%22%7D%5B1m%5D)") as socket:
+        message = orjson.loads(socket.recv(timeout=20))
+    assert message["status"] == "error" and "log query" in message["error"]
+
+
+@pytest.mark.slow
+def test_query_time_limit_answers_504(flightlog_server_factory: Any) -> None:
+    """A query past max_query_time is interrupted and answered 504 with the reason."""
+    server = flightlog_server_factory({"query_limits": {"defaults": {"max_query_time_secs": 1e-9}}})
+    with server.client() as client:
+        response = client.get(
+            "/loki/api/v1/query_range", params={"query": '{app="api"}', "start": str(T0)}
+        )
+    assert response.status_code == 504
+    assert "max_query_time" in response.json()["error"]

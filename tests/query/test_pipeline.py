@@ -1,0 +1,83 @@
+"""Per-entry pipeline stages: parsers, filters and label handling as Loki documents them."""
+
+from __future__ import annotations
+
+import pytest
+
+from flightlog.errors import QueryError
+from flightlog.query import ast
+from flightlog.query.parser import parse
+from flightlog.query.pipeline import Entry, Pipeline, parse_logfmt
+
+
+def run(
+    query: str,
+    line: str,
+    stream: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Entry | None:
+    expr = parse(query)
+    assert isinstance(expr, ast.LogQuery)
+    return Pipeline(expr.stages).run(1, line, stream or {"app": "x"}, metadata)
+
+
+def test_json_flattens_nested_objects_and_skips_arrays() -> None:
+    entry = run(
+        '{app="x"} | json',
+        '{"a": {"b": {"c": 1}}, "list": [1, 2], "t": true, "n": null, "f": 1.5, "bad-key": "v"}',
+    )
+    assert entry is not None
+    assert entry.parsed == {"a_b_c": "1", "t": "true", "n": "", "f": "1.5", "bad_key": "v"}
+
+
+def test_json_collision_with_stream_and_metadata_gets_extracted_suffix() -> None:
+    entry = run('{app="x"} | json', '{"app": "y", "trace_id": "z"}', metadata={"trace_id": "m"})
+    assert entry is not None
+    assert entry.parsed == {"app_extracted": "y", "trace_id_extracted": "z"}
+    assert entry.labels()["app"] == "x" and entry.labels()["trace_id"] == "m"
+
+
+@pytest.mark.parametrize("line", ["not json", "[1, 2]", '{"a": ', ""])
+def test_json_errors_keep_the_line_with_error_label(line: str) -> None:
+    entry = run('{app="x"} | json', line)
+    assert entry is not None and entry.parsed["__error__"] == "JSONParserErr"
+
+
+def test_logfmt_quoted_values_bare_keys_and_strict() -> None:
+    pairs, error = parse_logfmt('a=1 b="two words" c= d e="x\\"y"', strict=False)
+    assert error is None
+    assert pairs == [("a", "1"), ("b", "two words"), ("c", ""), ("d", None), ("e", 'x"y')]
+    assert run('{app="x"} | logfmt', "a=1 c= d").parsed == {"a": "1"}  # type: ignore[union-attr]
+    assert run('{app="x"} | logfmt --keep-empty', "a=1 c= d").parsed == {"a": "1", "c": "", "d": ""}  # type: ignore[union-attr]
+    strict = run('{app="x"} | logfmt --strict', 'a=1 b="unterminated')
+    assert strict is not None and strict.parsed["__error__"] == "LogfmtParserErr"
+
+
+def test_logfmt_extraction_renames() -> None:
+    entry = run('{app="x"} | logfmt lvl="level"', "level=warn msg=hi")
+    assert entry is not None and entry.parsed == {"lvl": "warn"}
+
+
+def test_unpack_restores_entry_line() -> None:
+    entry = run('{app="x"} | unpack', '{"_entry": "original line", "pod": "p1", "n": 3}')
+    assert entry is not None and entry.line == "original line" and entry.parsed == {"pod": "p1"}
+
+
+def test_label_filter_conversion_error_keeps_line_with_error() -> None:
+    entry = run('{app="x"} | logfmt | n > 5', "n=abc")
+    assert entry is not None and entry.parsed["__error__"] == "LabelFilterErr"
+    assert run('{app="x"} | logfmt | n > 5', "other=1") is None
+
+
+def test_pattern_parser_captures_and_skips() -> None:
+    entry = run(
+        '{app="x"} | pattern "<ip> - <_> [<ts>] \\"<method> <path> <_>\\""',
+        '1.2.3.4 - - [01/Jan] "GET /a HTTP/1.1"',
+    )
+    assert entry is not None
+    assert entry.parsed == {"ip": "1.2.3.4", "ts": "01/Jan", "method": "GET", "path": "/a"}
+
+
+def test_bad_template_in_pipeline_is_a_query_error() -> None:
+    with pytest.raises(QueryError, match="line_format"):
+        run('{app="x"} | line_format "{{ nope .a }}"', "x")
