@@ -171,6 +171,15 @@ def test_garbage_form_body_is_400(http: httpx.Client) -> None:
     assert "urlencoded" in response.json()["error"]
 
 
+def test_volume_range_is_a_matrix_of_bytes(http: httpx.Client) -> None:
+    params = {"query": '{app="web"}', "start": str(T0), "end": str(T0 + 60 * S), "step": "60s"}
+    body = http.get("/loki/api/v1/index/volume_range", params=params).json()
+    assert body["data"]["resultType"] == "matrix"
+    assert body["data"]["result"] == [
+        {"metric": {"app": "web"}, "values": [[T0 // S + 60, str(len("GET /index.html 200"))]]}
+    ]
+
+
 def test_format_query(http: httpx.Client) -> None:
     body = http.get(
         "/loki/api/v1/format_query", params={"query": 'sum(rate({app="api"}|="x"[60s])) by (env)'}

@@ -270,6 +270,37 @@ async def index_volume(request: Request, tenants: tuple[str, ...] = Depends(_rea
     return _JSON({"status": "success", "data": {"resultType": "vector", "result": result}})
 
 
+@router.api_route("/loki/api/v1/index/volume_range", methods=["GET", "POST"])
+async def index_volume_range(
+    request: Request, tenants: tuple[str, ...] = Depends(_read)
+) -> Response:
+    """Bytes per step and group: ``sum by (groups) (bytes_over_time(selector [step]))``."""
+    services = get_services(request)
+    params = await _params(request)
+    window = range_params(params, services.clock_ns())
+    selector = parse(_required(params, "query"))
+    if not isinstance(selector, ast.LogQuery):
+        raise QueryError('index/volume_range needs a stream selector such as {service="api"}')
+    step = (
+        parse_step_ns(params["step"])
+        if params.get("step")
+        else default_step_ns(window.start_ns, window.end_ns)
+    )
+    targets = tuple(t.strip() for t in params.get("targetLabels", "").split(",") if t.strip())
+    names = targets or tuple(dict.fromkeys(m.name for m in selector.matchers))
+    range_agg = ast.RangeAggregation(
+        ast.RangeOp.BYTES_OVER_TIME, ast.LogQuery(selector.matchers), step
+    )
+    text = to_logql(ast.VectorAggregation(ast.VectorOp.SUM, range_agg, ast.Grouping(False, names)))
+    engine = _engine(services)
+    outcome = await _run(engine.query_range, text, window.start_ns, window.end_ns, step, tenants)
+    if isinstance(outcome, Response):
+        return outcome
+    body = to_loki_json(outcome.result, outcome.stats)
+    body["data"].pop("stats", None)
+    return _JSON(body)
+
+
 @router.api_route("/loki/api/v1/format_query", methods=["GET", "POST"])
 async def format_query(request: Request) -> Response:
     params = await _params(request)
