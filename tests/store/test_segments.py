@@ -280,3 +280,26 @@ def test_failed_open_releases_the_data_dir(store_config: StoreConfig, clock: Fak
         db.execute("UPDATE meta SET value = '1' WHERE key = 'format_version'")
     db.close()
     Store.open(store_config, clock=clock).close()
+
+
+def test_failed_cut_keeps_head_and_wal(store_config: StoreConfig, clock: FakeClock) -> None:
+    """If a segment cannot be written, rows stay readable, in the WAL, and cut later."""
+    import pytest
+
+    from flightlog.errors import StoreError
+
+    blocker = store_config.data_dir / "segments" / "t"
+    with Store.open(store_config, clock=clock) as store:
+        push(store, "t", batch({"app": "a"}, [1, 2]))
+        blocker.write_bytes(b"a file where the tenant folder should be")
+        with pytest.raises(StoreError, match="cannot write a segment"):
+            store.flush()
+        assert [r["ts"] for r in rows(store, direction="forward")] == [1, 2]
+        assert list((store_config.data_dir / "wal").glob("*.wal"))
+        push(store, "t", batch({"app": "a"}, [3]))
+        blocker.unlink()
+        store.flush()
+        assert [r["ts"] for r in rows(store, direction="forward")] == [1, 2, 3]
+    with Store.open(store_config, clock=clock) as store:
+        assert [r["ts"] for r in rows(store, direction="forward")] == [1, 2, 3]
+        assert store.figures().segments == 1

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flightlog.errors import StoreError
 from flightlog.model import LabelMatcher
 
 from ._segment import SegmentMeta, write_segment
@@ -33,9 +34,16 @@ RemoveMask = Callable[[pa.Table], np.ndarray]
 
 
 def write(store: Store, tenant: str, table: pa.Table) -> SegmentMeta:
-    return write_segment(
-        store.config.data_dir, tenant, table, store._clock(), fsync=store.config.fsync
-    )
+    """Write one segment durably; OS failures become a StoreError naming the folder."""
+    try:
+        return write_segment(
+            store.config.data_dir, tenant, table, store._clock(), fsync=store.config.fsync
+        )
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write a segment under {store.config.data_dir / 'segments'}: {exc}"
+            " (is the disk full or the folder not writable?); the data stays in the WAL"
+        ) from exc
 
 
 def _cutoffs(store: Store, tenant: str, now_ns: int) -> dict[int, int]:

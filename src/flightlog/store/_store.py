@@ -431,7 +431,12 @@ class Store:
     def delete(
         self, tenant: str, matchers: Sequence[LabelMatcher], start_ns: int, end_ns: int
     ) -> int:
-        """Delete entries of matching streams with ``start_ns <= ts < end_ns``; rows removed."""
+        """Delete entries of matching streams with ``start_ns <= ts < end_ns``; rows removed.
+
+        Touched segments are rewritten (head rows are cut to a segment first, so the WAL
+        cannot bring them back). A stream left without entries is forgotten entirely:
+        its labels leave the catalog and the label APIs.
+        """
         self._writable()
         with self._maintenance:
             removed = _maintenance.delete(self, tenant, matchers, start_ns, end_ns)
