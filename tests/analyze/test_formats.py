@@ -51,7 +51,7 @@ def test_format_override_beats_detection() -> None:
 
 def test_unknown_format_names_the_valid_ones() -> None:
     """An unknown --format raises AnalyzeError listing the valid names."""
-    with pytest.raises(AnalyzeError, match="use one of .*keras"):
+    with pytest.raises(AnalyzeError, match=r"use one of .*keras"):
         parse_text("x", format_name="tensorboard")
 
 

@@ -110,6 +110,7 @@ class TidyRow(NamedTuple):
 
 
 _NO_STEP = -(2**63)  # the steps column's "unknown" (arrays hold no None)
+_MAX_STEP = 2**63 - 1
 
 
 class Series:
@@ -143,7 +144,9 @@ class Series:
             self._epochs = array("d", [math.nan]) * len(self._values)
         if time is not None and self._times is None:
             self._times = array("d", [math.nan]) * len(self._values)
-        self._steps.append(_NO_STEP if step is None else step)
+        if step is None or not -_MAX_STEP < step < _MAX_STEP:
+            step = _NO_STEP  # unknown, or beyond what a step column holds (garbage)
+        self._steps.append(step)
         self._values.append(value)
         if self._epochs is not None:
             self._epochs.append(math.nan if epoch is None else epoch)

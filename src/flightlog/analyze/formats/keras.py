@@ -126,6 +126,7 @@ class KerasParser(FormatParser):
         if needle is None:
             return
         pos = end
+        found_test = False
         for _ in range(64):  # a few evaluate/predict lines may follow the epoch's last line
             pos = text.rfind(needle, start, pos)
             if pos < 0:
@@ -141,8 +142,9 @@ class KerasParser(FormatParser):
             ):
                 self._last_line = line
                 return
-            if self._test_line is None and " - " in line and ": " in line:
-                self._test_line = line
+            if not found_test and " - " in line and ": " in line:
+                self._test_line = line  # the latest evaluate line so far wins
+                found_test = True
             pos = line_start
 
     def _flush_epoch(self) -> None:

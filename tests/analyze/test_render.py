@@ -1,0 +1,113 @@
+"""Reports: text (rendered to a string), json schema, tidy csv, self-contained html."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+
+import flightlog.analyze as analyze
+from flightlog.analyze import analyze_path, analyze_text
+from flightlog.analyze.render import render_csv, render_html, render_json, render_text, sparkline
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def text_of(renderable: object) -> str:
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_sparkline_scales_and_marks_nan() -> None:
+    """Lowest value is the lowest block, highest the highest, NaN a cross."""
+    assert sparkline([0.0, 1.0, math.nan]) == "▁█\u00d7"
+    assert sparkline([]) == ""
+    assert len(sparkline([float(i) for i in range(100)], width=24)) == 24
+
+
+def test_text_report_lists_metrics_and_diagnoses_by_severity() -> None:
+    """The text report shows each curve with a sparkline and the diagnoses, critical first."""
+    out = text_of(render_text([analyze_path(GOLDEN / "handwritten" / "errors.log")]))
+    assert "run errors" in out
+    assert "CRITICAL error" in out
+    assert out.index("CRITICAL") < out.index("WARNING")
+    assert "GPU out of memory (tried 512.00 MiB, gpu 0, total 15.77 GiB, free 120.38 MiB)" in out
+
+
+def test_text_report_says_when_nothing_was_found() -> None:
+    """A log without metrics says so and how to fix it."""
+    out = text_of(render_text([analyze_text("hello world\n")]))
+    assert "no metrics found" in out
+
+
+def test_json_follows_the_documented_schema() -> None:
+    """Top-level and run keys are exactly the documented ones; NaN is the string "nan"."""
+    buffer = io.StringIO()
+    render_json([analyze_path(GOLDEN / "sklearn" / "mlp_diverge.log")], buffer)
+    document = orjson.loads(buffer.getvalue())
+    assert set(document) == {"schema_version", "format", "source", "lines", "runs"}
+    assert document["schema_version"] == 1
+    (run,) = document["runs"]
+    assert set(run) == {"run", "summary", "series", "diagnoses"}
+    (series,) = run["series"]
+    assert set(series) >= {"metric", "split", "points"}
+    assert "nan" in [value for _, value in series["points"]]
+    assert set(run["diagnoses"][0]) == {
+        "kind",
+        "severity",
+        "message",
+        "evidence",
+        "first_step",
+        "last_step",
+    }
+    assert "SCHEMA" in analyze.__doc__
+
+
+def test_json_of_several_logs_wraps_them() -> None:
+    """Two logs give {"schema_version", "logs": [...]}."""
+    buffer = io.StringIO()
+    logs = [
+        analyze_path(GOLDEN / "sklearn" / "sgd.log"),
+        analyze_path(GOLDEN / "xgboost" / "xgb_eval.log"),
+    ]
+    render_json(logs, buffer)
+    document = orjson.loads(buffer.getvalue())
+    assert [log["format"] for log in document["logs"]] == ["sklearn", "boosting"]
+
+
+def test_json_max_points_downsamples_but_keeps_extremes() -> None:
+    """Downsampling keeps the minimum and the last point."""
+    run = analyze_path(GOLDEN / "sklearn" / "mlp_plateau.log").runs[0]
+    (series,) = run.to_dict(max_points=20)["series"]
+    values = [v for _, v in series["points"]]
+    assert len(values) < 100
+    assert min(values) == min(run.table.get("train", "loss").values)
+    assert series["points"][-1][0] == 400
+
+
+def test_csv_is_the_tidy_table() -> None:
+    """CSV columns are the tidy model's; rows match the parsed points."""
+    buffer = io.StringIO()
+    analysis = analyze_path(GOLDEN / "keras" / "keras3_verbose2.log")
+    render_csv([analysis], buffer)
+    rows = list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert rows[0] == ["run", "step", "epoch", "split", "metric", "value", "time"]
+    assert len(rows) - 1 == analysis.runs[0].table.point_count
+
+
+def test_html_is_one_self_contained_file() -> None:
+    """plotly.js is inlined, no external script or stylesheet, a chart per metric."""
+    analysis = analyze_path(GOLDEN / "xgboost" / "xgb_eval.log")
+    page = render_html([analysis])
+    assert "<script src" not in page
+    assert "<link" not in page
+    assert "Plotly.newPlot" in page
+    assert len(page) > 1_000_000  # plotly.js itself
+    assert page.count('class="chart"') == 1  # one metric: logloss (train and val overlaid)
+    assert '"name":"train"' in page and '"name":"val"' in page
+    assert '"text":"overfitting"' in page  # the diagnosis is marked on the curve

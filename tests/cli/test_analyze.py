@@ -1,0 +1,97 @@
+"""`flightlog analyze` end to end: outputs, exit codes, errors as one line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import orjson
+from typer.testing import CliRunner
+
+from flightlog.cli.app import app
+
+GOLDEN = Path(__file__).parents[1] / "analyze" / "golden"
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, ["analyze", *args])
+
+
+def test_text_report_of_a_healthy_run_exits_0() -> None:
+    """A healthy Keras log: a table with the curves, exit code 0."""
+    result = invoke(str(GOLDEN / "keras" / "keras3_verbose2.log"))
+    assert result.exit_code == 0, result.output
+    assert "run keras3_verbose2" in result.output
+    assert "val_loss" not in result.output  # split and metric are separate columns
+
+
+def test_critical_diagnosis_exits_2_for_ci_gating() -> None:
+    """A run that went NaN makes the command exit with code 2."""
+    result = invoke(str(GOLDEN / "sklearn" / "mlp_diverge.log"), "--output", "json")
+    assert result.exit_code == 2
+    document = orjson.loads(result.stdout)
+    assert document["runs"][0]["diagnoses"][0]["kind"] == "nan"
+
+
+def test_json_csv_and_html_outputs(tmp_path: Path) -> None:
+    """--output json/csv/html produce their formats; --out writes a file."""
+    log = str(GOLDEN / "xgboost" / "xgb_eval.log")
+    json_result = invoke(log, "-o", "json")
+    assert orjson.loads(json_result.stdout)["format"] == "boosting"
+    csv_result = invoke(log, "-o", "csv")
+    assert next(csv.reader(io.StringIO(csv_result.stdout))) == [
+        "run",
+        "step",
+        "epoch",
+        "split",
+        "metric",
+        "value",
+        "time",
+    ]
+    report = tmp_path / "report.html"
+    html_result = invoke(log, "-o", "html", "--out", str(report))
+    assert html_result.exit_code == 0
+    assert report.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_format_override_and_list_formats() -> None:
+    """--format forces a parser; --list-formats names them all."""
+    forced = invoke(str(GOLDEN / "handwritten" / "generic.log"), "--format", "keras", "-o", "json")
+    assert orjson.loads(forced.stdout)["format"] == "keras"
+    listed = invoke("x", "--list-formats")
+    assert "nanogpt" in listed.stdout and "hf_state" in listed.stdout
+
+
+def test_missing_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A missing log: exit 1 and one line saying what is wrong, no traceback."""
+    result = invoke(str(tmp_path / "missing.log"))
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "does not exist" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_options_are_one_line_errors() -> None:
+    """Unknown output/format, webhook without follow: exit 1 with the fix."""
+    log = str(GOLDEN / "sklearn" / "sgd.log")
+    for args, message in (
+        (["-o", "xml"], "use one of text, json, html, csv"),
+        (["--format", "tensorboard"], "use one of"),
+        (["--alert-webhook", "http://127.0.0.1:9/x"], "needs --follow"),
+    ):
+        result = invoke(log, *args)
+        assert result.exit_code == 1
+        assert message in result.output
+
+
+def test_several_logs_in_one_call() -> None:
+    """Two paths: JSON wraps both logs."""
+    result = invoke(
+        str(GOLDEN / "sklearn" / "sgd.log"),
+        str(GOLDEN / "keras" / "keras3_verbose2.log"),
+        "-o",
+        "json",
+    )
+    assert [log["format"] for log in orjson.loads(result.stdout)["logs"]] == ["sklearn", "keras"]
