@@ -136,3 +136,10 @@ def test_psi_of_identical_counts_is_zero_and_symmetric_pairs_positive(counts: li
         return
     assert stats.psi(array, array) == pytest.approx(0.0, abs=1e-12)
     assert stats.psi(array, array[::-1]) >= -1e-12
+
+
+@pytest.mark.parametrize("offset", [0.0, 1.7e9])
+def test_standard_deviation_matches_numpy_even_far_from_zero(offset: float) -> None:
+    """The median-shifted one-pass formula equals np.std, also for timestamp-like values."""
+    values = np.sort(np.random.default_rng(4).normal(offset, 2.5, 10_001))
+    assert stats.standard_deviation(values) == pytest.approx(float(np.std(values)), rel=1e-9)
