@@ -82,3 +82,42 @@ def test_no_records_is_an_empty_analysis() -> None:
     result = analyze_records([])
     assert result.to_dict()["series"] == []
     assert result.summary["steps"] is None
+
+
+def test_sdk_metric_records_with_string_nan_and_iso_timestamps() -> None:
+    """The SDK's records: RFC 3339 ns timestamps, split key, "nan" strings for NaN."""
+    records = [
+        {
+            "ts": "2026-11-23T20:34:38.000000001Z",
+            "event": "metrics",
+            "run_id": "r1",
+            "split": "train",
+            "step": 1,
+            "epoch": 0,
+            "loss": 0.9,
+        },
+        {
+            "ts": "2026-11-23T20:34:39.000000001Z",
+            "event": "metrics",
+            "run_id": "r1",
+            "split": "train",
+            "step": 2,
+            "epoch": 0,
+            "loss": "nan",
+        },
+        {
+            "ts": "2026-11-23T20:34:40.000000001Z",
+            "event": "metrics",
+            "run_id": "r1",
+            "split": "val",
+            "step": 2,
+            "epoch": 0,
+            "accuracy": 0.5,
+        },
+    ]
+    result = analyze_records(records)
+    loss = result.table.get("train", "loss")
+    assert math.isnan(loss.values[1])
+    assert loss.times[1] - loss.times[0] == 1.0
+    assert result.table.get("val", "accuracy").steps == [2]
+    assert [d.kind for d in result.diagnoses] == ["nan"]

@@ -10,7 +10,8 @@ A line is a metrics record when it is a JSON object with numeric fields. Recogni
 - ``run_id`` (or ``run``) names the run, so one file can hold several runs;
 - ``event``: records with an ``event`` other than ``metrics``/``eval`` are not curves
   (they are log lines; their text is still scanned for error signatures);
-- a nested ``metrics`` object is flattened.
+- a nested ``metrics`` object is flattened;
+- ``"nan"``, ``"inf"``, ``"-inf"`` strings are the non-finite values (as the SDK writes them).
 
 Records without a step get their ordinal (1, 2, 3...) in their run.
 ``add_record`` is shared with ``flightlog.analyze.analyze_records``.
@@ -34,6 +35,7 @@ __all__ = ["JsonLinesParser", "RecordSink"]
 _STEP_KEYS = ("step", "global_step", "iter", "iteration", "trainer/global_step")
 _TIME_KEYS = ("time", "ts", "timestamp", "ts_ns", "_timestamp")
 _RUN_KEYS = ("run_id", "run")
+_NON_FINITE = frozenset({"nan", "inf", "-inf", "+inf", "infinity", "-infinity"})
 _METRIC_EVENTS = frozenset({"metrics", "metric", "eval", "evaluation", "validation", "test"})
 _NOT_METRICS = frozenset(
     {
@@ -125,6 +127,8 @@ class RecordSink:
                         fields[str(inner_key)] = float(inner)
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 fields[key] = float(value)
+            elif isinstance(value, str) and value.lower() in _NON_FINITE:
+                fields[key] = float(value)  # the SDK writes NaN/inf as strings (JSON has none)
         if not fields:
             return False
         step: int | None = None
