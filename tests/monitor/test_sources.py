@@ -92,11 +92,15 @@ class _FakeLoki(http.server.BaseHTTPRequestHandler):
     lines: list[tuple[int, str]] = []
     requests: list[dict[str, list[str]]] = []
     status = 200
+    raw_body: bytes | None = None
 
     def do_GET(self) -> None:
         url = urllib.parse.urlparse(self.path)
         params = urllib.parse.parse_qs(url.query)
         type(self).requests.append({"path": [url.path], **params})
+        if type(self).raw_body is not None:
+            self._reply(200, type(self).raw_body)
+            return
         if type(self).status != 200:
             body = orjson.dumps(
                 {"status": "error", "errorType": "bad_data", "error": "parse error"}
@@ -137,6 +141,7 @@ def fake_loki() -> Iterator[str]:
     _FakeLoki.lines = []
     _FakeLoki.requests = []
     _FakeLoki.status = 200
+    _FakeLoki.raw_body = None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeLoki)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -170,3 +175,20 @@ def test_query_records_unreachable_server() -> None:
     """A closed port is a MonitorError naming the endpoint."""
     with pytest.raises(MonitorError, match="cannot reach"):
         sources.query_records("http://127.0.0.1:9", '{a="b"}', 0, 10)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>proxy error</html>",
+        b'{"status": "success", "data": {"resultType": "streams", "result": [{"values": [["1"',
+        b'{"status": "success", "data": {"resultType": "matrix", "result": []}}',
+        b"x" * 200_000,
+    ],
+    ids=["html", "truncated", "metric-result", "oversize-garbage"],
+)
+def test_query_records_rejects_bodies_that_are_not_log_results(fake_loki: str, body: bytes) -> None:
+    """Garbage, truncated, metric-shaped and oversized bodies raise MonitorError, not KeyError."""
+    _FakeLoki.raw_body = body
+    with pytest.raises(MonitorError, match="query result|log query"):
+        sources.query_records(fake_loki, '{a="b"}', 0, 10)
