@@ -190,5 +190,5 @@ def test_query_records_unreachable_server() -> None:
 def test_query_records_rejects_bodies_that_are_not_log_results(fake_loki: str, body: bytes) -> None:
     """Garbage, truncated, metric-shaped and oversized bodies raise MonitorError, not KeyError."""
     _FakeLoki.raw_body = body
-    with pytest.raises(MonitorError, match="query result|log query"):
+    with pytest.raises(MonitorError, match=r"query result|log query"):
         sources.query_records(fake_loki, '{a="b"}', 0, 10)
