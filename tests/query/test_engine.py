@@ -453,3 +453,11 @@ def test_json_unwrap_fast_path_equals_general_path(dataset_store: Store) -> None
             T0 + 110 * S,
             TENANTS,
         )
+
+
+def test_pipeline_queries_scan_in_slices_in_both_directions(engine: Engine) -> None:
+    """With a Python pipeline the range is scanned in slices; order and limit still hold."""
+    query = '{app="api", env="prod"} | json | __error__=""'
+    assert [t for _, t, _ in logs(engine, query, limit=2, direction=Direction.FORWARD)] == [10, 20]
+    newest = logs(engine, query, limit=2)
+    assert sorted((t for _, t, _ in newest), reverse=True) == [70, 20]

@@ -228,46 +228,46 @@ class Engine:
         plan = plan_log_query(expr)
         pipeline = Pipeline(plan.residual)
         order = "DESC" if direction is Direction.BACKWARD else "ASC"
-        request = ScanRequest(
-            plan,
-            start_ns,
-            end_ns,
-            ("stream_id", "ts", "line", "metadata"),
-            order=order,
-            limit=limit if pipeline.empty else None,
-        )
         streams: dict[tuple[Labels, ...], list[LogEntry]] = {}
         stream_labels: dict[tuple[Labels, ...], dict[str, str]] = {}
         accepted = 0
-        with (
-            Scanner(self.store, tenants, limits.max_query_time_secs) as scanner,
-            contextlib.closing(scanner.batches(request, batch_rows=max(limit, 1024))) as batches,
-        ):
-            for batch in batches:
-                ids = batch.column(0).to_pylist()
-                stamps = batch.column(1).to_pylist()
-                lines = batch.column(2).to_pylist()
-                metadata = batch.column(3).to_pylist()
-                for sid, ts, line, meta in zip(ids, stamps, lines, metadata, strict=True):
-                    stats.lines_processed += 1
-                    stats.bytes_processed += len(line)
-                    base = scanner.streams[sid]
-                    entry = pipeline.run(ts, line, base, dict(meta) if meta else None)
-                    if entry is None:
-                        continue
-                    if categorize:
-                        labels = dict(entry.stream)
-                        key: tuple[Labels, ...] = (tuple(sorted(labels.items())),)
-                    else:
-                        labels = entry.labels()
-                        key = (tuple(sorted(labels.items())),)
-                    stream_labels.setdefault(key, dict(key[0]))
-                    streams.setdefault(key, []).append(
-                        LogEntry(ts, entry.line, entry.metadata, entry.parsed)
-                    )
-                    accepted += 1
-                    if accepted >= limit:
-                        break
+        with Scanner(self.store, tenants, limits.max_query_time_secs) as scanner:
+            for slice_start, slice_end in _time_slices(start_ns, end_ns, direction, pipeline.empty):
+                request = ScanRequest(
+                    plan,
+                    slice_start,
+                    slice_end,
+                    ("stream_id", "ts", "line", "metadata"),
+                    order=order,
+                    limit=limit - accepted if pipeline.empty else None,
+                )
+                with contextlib.closing(
+                    scanner.batches(request, batch_rows=max(limit, 1024))
+                ) as batches:
+                    for batch in batches:
+                        ids = batch.column(0).to_pylist()
+                        stamps = batch.column(1).to_pylist()
+                        lines = batch.column(2).to_pylist()
+                        metadata = batch.column(3).to_pylist()
+                        for sid, ts, line, meta in zip(ids, stamps, lines, metadata, strict=True):
+                            stats.lines_processed += 1
+                            stats.bytes_processed += len(line)
+                            entry = pipeline.run(
+                                ts, line, scanner.streams[sid], dict(meta) if meta else None
+                            )
+                            if entry is None:
+                                continue
+                            labels = dict(entry.stream) if categorize else entry.labels()
+                            key: tuple[Labels, ...] = (tuple(sorted(labels.items())),)
+                            stream_labels.setdefault(key, dict(key[0]))
+                            streams.setdefault(key, []).append(
+                                LogEntry(ts, entry.line, entry.metadata, entry.parsed)
+                            )
+                            accepted += 1
+                            if accepted >= limit:
+                                break
+                        if accepted >= limit:
+                            break
                 if accepted >= limit:
                     break
             stats.segments_read = scanner.segments_read
@@ -442,6 +442,31 @@ class Engine:
             else:
                 out[key] = (ts_arr, None, val_arr.astype(np.int64) if needs_bytes else None)
         return out
+
+
+def _time_slices(
+    start_ns: int, end_ns: int, direction: Direction, whole: bool
+) -> list[tuple[int, int]]:
+    """Windows to scan in order: the whole range when DuckDB applies the limit itself, else
+    growing slices from the newest (backward) or oldest end, so a selective Python
+    pipeline that fills the limit early never sorts the whole range."""
+    if whole or end_ns - start_ns <= 0:
+        return [(start_ns, end_ns)]
+    slices: list[tuple[int, int]] = []
+    width = max((end_ns - start_ns) // 64, 1)
+    if direction is Direction.BACKWARD:
+        upper = end_ns
+        while upper > start_ns:
+            lower = max(start_ns, upper - width)
+            slices.append((lower, upper))
+            upper, width = lower, width * 2
+    else:
+        lower = start_ns
+        while lower < end_ns:
+            upper = min(end_ns, lower + width)
+            slices.append((lower, upper))
+            lower, width = upper, width * 2
+    return slices
 
 
 def _format(labels: dict[str, str]) -> str:
