@@ -44,7 +44,7 @@ def test_short_needles_never_prune() -> None:
     assert might_contain(bloom, ["z" * (NGRAM - 1)])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     ids=st.lists(
         st.text("0123456789abcdef", min_size=8, max_size=32), min_size=2, max_size=6, unique=True

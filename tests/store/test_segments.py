@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 from storekit import FakeClock, batch, push, rows
 
 from flightlog.store import ENTRY_SCHEMA, Store, StoreConfig
@@ -129,6 +130,7 @@ print(total)
 """
 
 
+@pytest.mark.slow
 def test_catalog_readable_from_another_process_while_writing(
     tmp_path: Path, clock: FakeClock
 ) -> None:
