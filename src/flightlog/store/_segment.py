@@ -31,7 +31,7 @@ __all__ = [
     "write_segment",
 ]
 
-ROW_GROUP_ROWS = 131_072
+ROW_GROUP_ROWS = 32_768  # small enough that one-stream reads skip most groups
 ZSTD_LEVEL = 9
 BLOOM_SHARE = 25  # a bloom takes at most ~1/25 of its segment's bytes (see _bloom)
 
