@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 3100
 DATA_DIR ?= ./flightlog-data
+DEMO_ARGS ?=
 
 .PHONY: run test bench lint format clean
 
@@ -21,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	$(BIN)/flightlog demo --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+	$(BIN)/flightlog demo --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) $(DEMO_ARGS)
 
 test: $(VENV)/.installed-test
 	bash scripts/ensure-chromium.sh || true

@@ -48,7 +48,7 @@ import httpx
 import pytest
 import yaml
 
-_READY_TIMEOUT_SECS = 30.0
+_READY_TIMEOUT_SECS = 90.0
 _STOP_TIMEOUT_SECS = 30.0
 
 
@@ -210,6 +210,27 @@ def flightlog_module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     yield server
     if server.running:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def flightlog_module_server_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., ServerProcess]]:
+    """Like ``flightlog_server_factory`` but its servers live for the whole module."""
+    root = tmp_path_factory.mktemp("module-servers")
+    started: list[ServerProcess] = []
+
+    def start(config: dict[str, Any] | str | None = None) -> ServerProcess:
+        index = len(started)
+        config_path = _write_config(config, root / f"server{index}.yaml")
+        server = ServerProcess(root / f"server{index}-data", config_path, root / f"server{index}.log", None)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        if server.running:
+            server.stop()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ app = typer.Typer(
 # Order here is the order in `flightlog --help`.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "serve",
+    "demo",
     "push",
     "query",
     "labels",

@@ -39,12 +39,20 @@ def _window(services: Services, since: str) -> tuple[int, int]:
 
 
 def _events(
-    store: Store, tenants: Sequence[str], run_id: str, start_ns: int, end_ns: int, *, skip_metrics: bool
+    store: Store,
+    tenants: Sequence[str],
+    run_id: str,
+    start_ns: int,
+    end_ns: int,
+    *,
+    skip_metrics: bool,
 ) -> list[dict[str, Any]]:
     """A run's JSON events, oldest first; lines that are not JSON objects are skipped."""
     matcher = LabelMatcher(RUN_LABEL, MatchOp.EQ, run_id)
     events: list[dict[str, Any]] = []
-    for batch in store.select(tenants, [matcher], start_ns, end_ns, Direction.FORWARD, MAX_EVENTS_PER_RUN):
+    for batch in store.select(
+        tenants, [matcher], start_ns, end_ns, Direction.FORWARD, MAX_EVENTS_PER_RUN
+    ):
         for line in batch.column("line").to_pylist():
             if skip_metrics and _METRICS_MARKER in line:
                 continue
@@ -70,7 +78,9 @@ async def list_runs(
         store = services.store
         run_ids = store.label_values(tenants, RUN_LABEL, start_ns, end_ns)
         rows = [
-            run_overview(run_id, _events(store, tenants, run_id, start_ns, end_ns, skip_metrics=True))
+            run_overview(
+                run_id, _events(store, tenants, run_id, start_ns, end_ns, skip_metrics=True)
+            )
             for run_id in run_ids
         ]
         rows.sort(key=lambda row: row["start"] or 0.0, reverse=True)

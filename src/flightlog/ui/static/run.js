@@ -27,8 +27,8 @@ function drawCurves(run) {
     const shapes = [], annotations = [];
     for (const d of run.diagnoses) {
       if (d.first_step === null || d.first_step === undefined) continue;
-      const metricMatch = !d.metric || d.metric === metric;
-      if (!metricMatch) continue;
+      const diagnosed = d.metric || (d.evidence && d.evidence.metric);
+      if (diagnosed && diagnosed !== metric) continue;
       shapes.push({ type: "rect", xref: "x", yref: "paper", x0: d.first_step, x1: d.last_step ?? d.first_step,
         y0: 0, y1: 1, fillcolor: d.severity === "critical" ? "#ff6b6b" : "#f0b429", opacity: 0.15, line: { width: 0 } });
       annotations.push({ x: d.first_step, y: 1, yref: "paper", text: d.kind, showarrow: false, font: { color: "#f0b429" } });
@@ -72,7 +72,12 @@ async function load() {
     drawCurves(run);
     drawSystem(run);
     keyValueRows($("config"), run.config);
-    keyValueRows($("summary"), run.summary);
+    const { metrics, ...totals } = run.summary || {};
+    keyValueRows($("summary"), totals);
+    for (const m of metrics || []) {
+      $("summary").append(FL.el("tr", {}, FL.el("th", { scope: "row" }, `${m.split} ${m.metric}`),
+        FL.el("td", {}, `final ${Number(m.final).toPrecision(4)} @ ${m.final_step} · best ${Number(m.best).toPrecision(4)} @ ${m.best_step}`)));
+    }
     const errors = $("errors");
     errors.replaceChildren();
     for (const e of run.errors || []) {

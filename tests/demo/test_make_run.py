@@ -1,0 +1,91 @@
+"""`make run` brings up the server with demo data made by really running things."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_TIMEOUT_SECS = 300.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> Any:
+    try:
+        response = httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def test_make_run_shows_runs_a_firing_alert_and_three_services(tmp_path: Path) -> None:
+    """Within a bounded time the demo has a training run, a firing alert and lines of 3+ services."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "flightlog-data"
+    output = (tmp_path / "make-run.out").open("wb")
+    process = subprocess.Popen(
+        [
+            "make",
+            "-s",
+            "run",
+            f"PORT={port}",
+            f"DATA_DIR={data_dir}",
+            "DEMO_ARGS=--requests 200 --epochs 6",
+        ],
+        cwd=REPO,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    seen: dict[str, Any] = {}
+    try:
+        deadline = time.monotonic() + DEMO_TIMEOUT_SECS
+        while time.monotonic() < deadline and process.poll() is None:
+            runs = _get(f"{url}/api/v1/runs")
+            alerts = _get(f"{url}/prometheus/api/v1/alerts")
+            services = _get(f"{url}/loki/api/v1/label/service/values")
+            seen = {
+                "runs": [r["name"] for r in runs["data"]] if runs else [],
+                "firing": [
+                    a["labels"]["alertname"]
+                    for a in alerts["data"]["alerts"]
+                    if a["state"] == "firing"
+                ]
+                if alerts
+                else [],
+                "services": services["data"] if services else [],
+            }
+            if seen["runs"] and seen["firing"] and len(seen["services"]) >= 3:
+                break
+            time.sleep(1)
+        assert seen.get("runs"), seen
+        assert seen.get("firing"), seen
+        assert {"trainer", "gateway", "model-server"} <= set(seen.get("services", [])), seen
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        output.close()
+    # The server flushed on the way out: its data survives the demo as Parquet segments.
+    assert list(data_dir.rglob("*.parquet")), (tmp_path / "make-run.out").read_text()[-3000:]
