@@ -171,3 +171,22 @@ def test_metadata_survives_segments(store: Store) -> None:
     store.flush()
     assert rows(store, direction="forward") == before
     assert dict(before[0]["metadata"]) == {"trace_id": "abc", "span": "1"}
+
+
+def test_duckdb_scans_segments_and_head_as_one_table(filled: Store) -> None:
+    """The query engine's pattern: UNION ALL of head rows and segment files in DuckDB."""
+    import duckdb
+
+    sources = filled.scan_sources(["t"], [eq("app", "api")], 0, 100)
+    con = duckdb.connect()
+    con.register("head_rows", sources.head)
+    ids = ", ".join(str(i) for i in sources.stream_ids)
+    paths = ", ".join(f"'{p}'" for p in sources.segment_paths)
+    where = f"stream_id IN ({ids}) AND ts >= 0 AND ts < 100"
+    got = con.execute(
+        f"SELECT ts, metadata FROM head_rows WHERE {where}"
+        f" UNION ALL SELECT ts, metadata FROM read_parquet([{paths}]) WHERE {where}"
+        " ORDER BY ts"
+    ).fetchall()
+    assert [ts for ts, _ in got] == [10, 11, 20, 21, 30, 40, 50]
+    assert all(metadata == {} for _, metadata in got)
