@@ -92,3 +92,28 @@ def test_bad_input_is_one_line_and_exit_two(tables, current: str) -> None:  # ty
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--reference", '{service="m"}'], "--reference-start and --reference-end"),
+        (
+            [
+                "--reference",
+                '{service="m"}',
+                "--reference-start",
+                "yesterday",
+                "--reference-end",
+                "1",
+            ],
+            "not a time",
+        ),
+        (["--reference", "missing.parquet"], "not a file and not a LogQL query"),
+    ],
+)
+def test_bad_reference_arguments(tables, arguments: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    """A LogQL reference without its window, a bad time, or a missing file: exit 2, one line."""
+    result = runner.invoke(app, ["drift", *arguments, "--current", str(tables / "cur.parquet")])
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1

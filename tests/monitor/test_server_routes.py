@@ -239,3 +239,31 @@ def test_scheduled_drift_check_runs_stores_and_exports(
         metrics = client.get("/metrics").text
         assert 'ml_data_drift_score{feature="age",model="churn"}' in metrics
         assert client.post("/api/v1/drift/checks/unknown/run").status_code == 404
+
+
+def test_cli_drift_with_logql_reference_window(
+    http: httpx.Client, flightlog_module_server: Any
+) -> None:
+    """A LogQL reference window of logged predictions against the current window."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "drift",
+            "--reference",
+            QUERY,
+            "--reference-start",
+            str(REFERENCE_START),
+            "--reference-end",
+            str(CURRENT_START),
+            "--current",
+            QUERY,
+            "--url",
+            flightlog_module_server.url,
+            "--since-secs",
+            "600",
+            "--output",
+            "json",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert orjson.loads(result.stdout)["drifted"] == ["age"]

@@ -27,7 +27,20 @@ def register(app: typer.Typer) -> None:
 
 
 def drift(
-    reference: Path = typer.Option(..., "--reference", help="Reference data: Parquet or CSV file."),
+    reference: str = typer.Option(
+        ...,
+        "--reference",
+        help="Reference data: a Parquet/CSV file, or a LogQL log query over the window "
+        "--reference-start..--reference-end (needs --url).",
+    ),
+    reference_start: str | None = typer.Option(
+        None,
+        "--reference-start",
+        help="With a LogQL reference: window start (RFC 3339 or unix ns).",
+    ),
+    reference_end: str | None = typer.Option(
+        None, "--reference-end", help="With a LogQL reference: window end (RFC 3339 or unix ns)."
+    ),
     current: str = typer.Option(
         ...,
         "--current",
@@ -57,20 +70,26 @@ def drift(
     from flightlog.monitor.drift import detect_drift
 
     try:
-        reference_samples = samples.profile(sources.read_table(reference), categorical)
-        current_path = Path(current)
-        if current_path.is_file():
-            current_columns = sources.read_table(current_path)
-        elif current.lstrip().startswith("{"):
+        if _is_logql(reference):
+            if reference_start is None or reference_end is None:
+                raise MonitorError(
+                    "a LogQL --reference needs --reference-start and --reference-end"
+                )
+            start_ns = _time_ns(reference_start, "--reference-start")
+            end_ns = _time_ns(reference_end, "--reference-end")
+            reference_columns = sources.columns_from_records(
+                sources.query_records(url, reference, start_ns, end_ns)
+            )
+        else:
+            reference_columns = sources.read_table(_existing(reference, "--reference"))
+        reference_samples = samples.profile(reference_columns, categorical)
+        if _is_logql(current):
             end_ns = time.time_ns()
             start_ns = end_ns - int(since_secs * 1e9)
             records = sources.query_records(url, current, start_ns, end_ns)
             current_columns = sources.columns_from_records(records)
         else:
-            raise MonitorError(
-                f"--current {current!r}: not a file and not a LogQL query "
-                "(a query starts with a stream selector such as '{service=\"api\"}')"
-            )
+            current_columns = sources.read_table(_existing(current, "--current"))
         current_samples = samples.samples_like(reference_samples, current_columns)
         report = detect_drift(reference_samples, current_samples, features=feature or None)
     except MonitorError as error:
@@ -93,3 +112,36 @@ def drift(
             raise typer.Exit(EXIT_BAD_INPUT) from None
     if report.drifted:
         raise typer.Exit(EXIT_DRIFT)
+
+
+def _is_logql(value: str) -> bool:
+    return value.lstrip().startswith("{") and not Path(value).is_file()
+
+
+def _existing(value: str, option: str) -> Path:
+    from flightlog.errors import MonitorError
+
+    path = Path(value)
+    if not path.is_file():
+        raise MonitorError(
+            f"{option} {value!r}: not a file and not a LogQL query "
+            "(a query starts with a stream selector such as '{service=\"api\"}')"
+        )
+    return path
+
+
+def _time_ns(value: str, option: str) -> int:
+    import datetime as dt
+
+    from flightlog.errors import MonitorError
+
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MonitorError(
+            f"{option} {value!r}: not a time; write RFC 3339 (2026-11-01T00:00:00Z) or unix ns"
+        ) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1_000_000_000)
