@@ -110,11 +110,18 @@ class Scrubber:
                 self._keeps[group] = keep
             branches.append(f"(?P<{group}>{pattern})")
             self._replacement[group] = replacement
+        options = re2.Options()
+        options.log_errors = False
         for index, pattern in enumerate(self.patterns):
             try:
-                re2.compile(pattern)
+                re2.compile(pattern, options=options)
             except re2.error as exc:
-                raise ConfigError(f"redaction pattern {pattern!r} is not valid RE2: {exc}") from exc
+                reason = (
+                    exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+                )
+                raise ConfigError(
+                    f"redaction pattern {pattern!r} is not valid RE2: {reason}"
+                ) from exc
             group = f"custom_{index}"
             branches.append(f"(?P<{group}>{pattern})")
             self._replacement[group] = "[REDACTED]"

@@ -145,7 +145,9 @@ class Agent:
         kept = self.pipeline.process(records) if records else []
         if kept:
             self._seq += 1
-            self.spool.append(self._seq, encode_push(kept), len(kept), positions)
+            newest = max(kept, key=lambda record: record.ts_ns)
+            probe = {"labels": dict(newest.labels), "ts": newest.ts_ns, "line": newest.line}
+            self.spool.append(self._seq, encode_push(kept), len(kept), positions, probe)
         self._positions_file.save(self._seq, positions)
         self._dirty = False
         self.spool.commit(self._seq)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import re2
-
 from flightlog.errors import ConfigError
+from flightlog.pipeline.parse import compile_regex
 
 __all__ = ["MultilineConfig", "MultilineJoiner"]
 
@@ -29,12 +28,7 @@ class MultilineConfig:
     flush_timeout_secs: float = 1.0
 
     def validate(self) -> None:
-        try:
-            re2.compile(self.start_pattern)
-        except re2.error as exc:
-            raise ConfigError(
-                f"multiline.start_pattern {self.start_pattern!r} is not valid RE2: {exc}"
-            ) from exc
+        compile_regex(self.start_pattern, what="multiline.start_pattern")
         if self.max_lines < 1 or self.max_bytes < 1 or self.flush_timeout_secs <= 0:
             raise ConfigError("multiline: max_lines, max_bytes and flush_timeout_secs must be > 0")
 
@@ -45,7 +39,7 @@ class MultilineJoiner:
     def __init__(self, config: MultilineConfig) -> None:
         config.validate()
         self.config = config
-        self._start: Any = re2.compile(config.start_pattern)
+        self._start: Any = compile_regex(config.start_pattern, what="multiline.start_pattern")
         self._lines: list[str] = []
         self._bytes = 0
         self.pending_offset: int | None = None

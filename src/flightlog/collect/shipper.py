@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from flightlog.collect.metrics import agent_metrics
 from flightlog.collect.spool import Spool
+from flightlog.model import format_labels
 from flightlog.pipeline.push import streams_from_records
 from flightlog.pipeline.record import LogRecord
 
@@ -94,7 +95,63 @@ class Shipper:
         self._thread: threading.Thread | None = None
         self.backoff_secs = 0.0
 
+    def resolve_in_flight(self) -> None:
+        """Settle the batch a killed agent was sending: drop it if the server has it.
+
+        The server may have stored a batch and the agent died before it saw the answer.
+        The batch's newest entry (its labels, exact timestamp and line) is looked up with
+        ``query_range``; found means delivered. Any doubt (server down, no read API, no
+        probe) keeps the batch, to be sent again: at least once, never lost.
+        """
+        item = self.spool.in_flight()
+        if item is None:
+            self.spool.clear_in_flight()
+            return
+        probe = self.spool.header(item).get("probe")
+        if isinstance(probe, dict) and probe.get("labels") and self._stored(probe):
+            logger.info(
+                "batch %d reached the server before the agent stopped; not resending", item.seq
+            )
+            self.spool.remove(item)
+            self._metrics.sent_lines.inc(item.lines)
+            self._metrics.sent_batches.inc()
+        self.spool.clear_in_flight()
+
+    def _stored(self, probe: Mapping[str, object]) -> bool:
+        labels = probe["labels"]
+        assert isinstance(labels, dict)
+        ts = int(probe["ts"])  # type: ignore[call-overload]
+        base = self.config.push_url[: -len(PUSH_PATH)]
+        params = {
+            "query": format_labels(labels),
+            "start": str(ts),
+            "end": str(ts + 1),
+            "limit": "100",
+            "direction": "forward",
+        }
+        headers = {
+            k: v
+            for k, v in self.config.headers().items()
+            if k not in ("Content-Type", "Content-Encoding")
+        }
+        try:
+            response = self._client.get(
+                base + "/loki/api/v1/query_range", params=params, headers=headers
+            )
+            if response.status_code != 200:
+                return False
+            result = response.json()["data"]["result"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return False
+        wanted = (str(ts), probe.get("line"))
+        return any(
+            (value[0], value[1]) == wanted
+            for stream in result
+            for value in stream.get("values", [])
+        )
+
     def start(self) -> None:
+        self.resolve_in_flight()
         self._thread = threading.Thread(
             target=self._run, name="flightlog-collect-shipper", daemon=True
         )
@@ -116,6 +173,7 @@ class Shipper:
                 continue
             item, body = ready
             reason = None
+            self.spool.mark_in_flight(item)
             try:
                 response = self._client.post(url, content=body, headers=headers)
             except httpx.HTTPError as exc:
@@ -125,6 +183,7 @@ class Shipper:
                 status = response.status_code
                 if 200 <= status < 300:
                     self.spool.remove(item)
+                    self.spool.clear_in_flight()
                     self._metrics.sent_lines.inc(item.lines)
                     self._metrics.sent_batches.inc()
                     self.backoff_secs = 0.0
@@ -140,8 +199,10 @@ class Shipper:
                         response.text[:300],
                     )
                     self.spool.remove(item)
+                    self.spool.clear_in_flight()
                     self._metrics.rejected_lines.inc(item.lines)
                     continue
+            self.spool.clear_in_flight()
             self._metrics.send_errors.labels(reason).inc()
             self.backoff_secs = min(
                 self.config.max_backoff_secs,

@@ -28,6 +28,7 @@ from flightlog.collect.positions import FilePosition
 __all__ = ["Spool", "SpoolFile"]
 
 _SUFFIX = ".batch"
+_IN_FLIGHT = "in-flight"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +93,24 @@ class Spool:
         return seq, {key: FilePosition.from_json(value) for key, value in files.items()}
 
     def append(
-        self, seq: int, body: bytes, lines: int, positions: Mapping[str, FilePosition]
+        self,
+        seq: int,
+        body: bytes,
+        lines: int,
+        positions: Mapping[str, FilePosition],
+        probe: Mapping[str, object] | None = None,
     ) -> None:
-        """Write one batch durably; then enforce the bound (oldest first)."""
+        """Write one batch durably; then enforce the bound (oldest first).
+
+        ``probe`` names the batch's newest entry (labels, ts, line) so that a batch that
+        was in flight when the agent died can be looked up on the server before resending.
+        """
         header = orjson.dumps(
-            {"lines": lines, "positions": {key: pos.to_json() for key, pos in positions.items()}}
+            {
+                "lines": lines,
+                "positions": {key: pos.to_json() for key, pos in positions.items()},
+                "probe": probe,
+            }
         )
         final = self.directory / f"{seq:016d}{_SUFFIX}"
         tmp = final.with_suffix(".tmp")
@@ -152,6 +166,29 @@ class Spool:
             item.path.unlink(missing_ok=True)
             self._metrics.buffer_bytes.set(self._bytes)
             self._ready.notify_all()
+
+    def header(self, item: SpoolFile) -> dict[str, object]:
+        """The JSON header of a batch."""
+        return self._read(item.path)[0]
+
+    def get(self, seq: int) -> SpoolFile | None:
+        with self._lock:
+            return self._files.get(seq)
+
+    def mark_in_flight(self, item: SpoolFile) -> None:
+        """Note that ``item`` is being sent (survives a crash of the agent, not of the host)."""
+        (self.directory / _IN_FLIGHT).write_text(str(item.seq))
+
+    def clear_in_flight(self) -> None:
+        (self.directory / _IN_FLIGHT).unlink(missing_ok=True)
+
+    def in_flight(self) -> SpoolFile | None:
+        """The batch that was being sent when the agent stopped, if it is still here."""
+        try:
+            text = (self.directory / _IN_FLIGHT).read_text().strip()
+        except FileNotFoundError:
+            return None
+        return self.get(int(text)) if text.isdigit() else None
 
     def pending(self) -> int:
         """Batches not yet sent."""

@@ -92,6 +92,8 @@ def parse_label_matchers(selector: str) -> list[LabelMatcher]:
             raise ConfigError(
                 f'selector {selector!r}: cannot read {body[position:]!r}; write {{level="debug"}}'
             )
+        if match.group(2) in ("=~", "!~"):
+            compile_regex(_unquote(match.group(3)), what=f"selector {selector!r}")
         try:
             matchers.append(
                 LabelMatcher(match.group(1), MatchOp(match.group(2)), _unquote(match.group(3)))

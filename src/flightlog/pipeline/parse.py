@@ -123,12 +123,21 @@ class LogfmtStage(Stage):
         return record.with_fields(pairs)
 
 
+def _quiet_options() -> Any:
+    options = re2.Options()
+    options.log_errors = False  # the error goes into our message, not raw to stderr
+    return options
+
+
 def compile_regex(expression: str, *, what: str) -> Any:
     """Compile a user's RE2 expression, or raise ConfigError naming it."""
     try:
-        return re2.compile(expression)
+        return re2.compile(expression, options=_quiet_options())
     except re2.error as exc:
-        raise ConfigError(f"{what}: invalid RE2 regular expression {expression!r}: {exc}") from exc
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ConfigError(
+            f"{what}: invalid RE2 regular expression {expression!r}: {reason}"
+        ) from exc
 
 
 class RegexStage(Stage):
