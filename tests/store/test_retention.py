@@ -153,3 +153,17 @@ def test_delete_of_nothing(store: Store) -> None:
     push(store, "t", batch({"user": "alice"}, [1]))
     assert store.delete("t", [eq("user", "zed")], 0, 10) == 0
     assert store.delete("other", [eq("user", "alice")], 0, 10) == 0
+
+
+def test_partly_expired_stream_moves_its_start(tmp_path: Path, clock: FakeClock) -> None:
+    """After retention, label APIs for the removed time range no longer list the stream."""
+    now = clock.now_ns
+    with _open(tmp_path, clock, retention_period_secs=DAY_SECS) as store:
+        push(store, "t", batch({"app": "a"}, [now - 3 * DAY, now - HOUR]))
+        store.flush()
+        assert store.label_values(["t"], "app", now - 4 * DAY, now - 2 * DAY) == ["a"]
+        assert store.apply_retention() == 1
+        assert store.label_values(["t"], "app", now - 4 * DAY, now - 2 * DAY) == []
+        assert store.label_values(["t"], "app", now - 2 * HOUR, now) == ["a"]
+    with _open(tmp_path, clock, retention_period_secs=DAY_SECS) as store:
+        assert store.label_values(["t"], "app", now - 4 * DAY, now - 2 * DAY) == []

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from flightlog.errors import StoreError
 from flightlog.model import LabelMatcher
 
+from ._head import StreamState, TenantHead
 from ._segment import SegmentMeta, write_segment
 from ._values import ENTRY_SCHEMA
 
@@ -118,39 +119,49 @@ def _rewrite(store: Store, tenant: str, segments: Sequence[SegmentMeta], mask: R
             added.append(write(store, tenant, table.filter(pa.array(~remove))))
     if not dropped:
         return 0
-    remaining = _remaining_stream_ids(store, tenant, dropped, added)
-    with store._lock:
-        gone = [sid for sid in store._streams.get(tenant, {}) if sid not in remaining]
-    committed = store._catalog.commit_changes(
-        add=added, remove=[s.id for s in dropped], drop_streams={tenant: gone}
-    )
     dropped_ids = {s.id for s in dropped}
+    # Under the store lock, so no append can add a stream between the check and the swap.
     with store._lock:
         kept = [s for s in store._segments.get(tenant, []) if s.id not in dropped_ids]
-        store._segments[tenant] = kept + committed
+        first = _first_ts_by_stream([*kept, *added], store._heads.get(tenant))
         known = store._streams.get(tenant, {})
+        gone = [sid for sid in known if sid not in first]
+        moved = {
+            sid: StreamState(dict(state.labels), first[sid], state.last_ts)
+            for sid, state in known.items()
+            if sid in first and first[sid] != state.first_ts
+        }
+        committed = store._catalog.commit_changes(
+            add=added,
+            remove=[s.id for s in dropped],
+            streams={tenant: moved},
+            drop_streams={tenant: gone},
+        )
+        store._segments[tenant] = kept + committed
         for sid in gone:
-            known.pop(sid, None)
+            del known[sid]
+        for sid, state in moved.items():
+            known[sid].first_ts = state.first_ts
     for seg in dropped:
         store._retire(store.config.data_dir / seg.path)
     return removed
 
 
-def _remaining_stream_ids(
-    store: Store, tenant: str, dropped: Sequence[SegmentMeta], added: Sequence[SegmentMeta]
-) -> set[int]:
-    dropped_ids = {s.id for s in dropped}
-    with store._lock:
-        remaining: set[int] = set()
-        for seg in store._segments.get(tenant, []):
-            if seg.id not in dropped_ids:
-                remaining.update(seg.streams)
-        head = store._heads.get(tenant)
-        for batch in head.visible() if head else []:
-            remaining.update(np.unique(batch.column("stream_id").to_numpy()).tolist())
-    for seg in added:
-        remaining.update(seg.streams)
-    return remaining
+def _first_ts_by_stream(segments: Sequence[SegmentMeta], head: TenantHead | None) -> dict[int, int]:
+    """Oldest remaining ts of every stream that still has entries."""
+    first: dict[int, int] = {}
+    for seg in segments:
+        for sid, span in seg.streams.items():
+            first[sid] = min(first.get(sid, span.min_ts), span.min_ts)
+    batches = head.visible() if head else []
+    if batches:
+        table = pa.Table.from_batches(batches, schema=ENTRY_SCHEMA).select(["stream_id", "ts"])
+        grouped = table.group_by("stream_id").aggregate([("ts", "min")])
+        for sid, low in zip(
+            grouped["stream_id"].to_pylist(), grouped["ts_min"].to_pylist(), strict=True
+        ):
+            first[sid] = min(first.get(sid, low), low)
+    return first
 
 
 def apply_retention(store: Store, now_ns: int) -> int:
