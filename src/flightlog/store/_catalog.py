@@ -80,6 +80,17 @@ class Catalog:
     def data_version(self) -> int:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
+    def load_all(self) -> tuple[list[SegmentMeta], dict[str, dict[int, StreamState]]]:
+        """Segments and streams from one read transaction (a consistent pair)."""
+        try:
+            self._db.execute("BEGIN")
+            try:
+                return self.load_segments(), self.load_streams()
+            finally:
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the catalog {self.path}: {exc}") from exc
+
     def flushed_seqs(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT tenant, flushed_seq FROM wal_state").fetchall())
 

@@ -136,9 +136,9 @@ class Store:
         if version == self._catalog_version:
             return
         segments: dict[str, list[SegmentMeta]] = {}
-        for meta in self._catalog.load_segments():
+        metas, streams = self._catalog.load_all()
+        for meta in metas:
             segments.setdefault(meta.tenant, []).append(meta)
-        streams = self._catalog.load_streams()
         with self._lock:
             self._segments = segments
             self._streams = streams
