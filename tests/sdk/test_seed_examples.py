@@ -185,6 +185,7 @@ def test_guide_training_walkthrough_runs_unchanged(
         100,
     }
     assert json_summary(logs)["status"] == "completed"
+    ns["advanced_logger"].close()
 
 
 def json_summary(logs: Path) -> dict[str, Any]:
@@ -215,6 +216,7 @@ def test_guide_optimized_trainer_integration(
     assert trainer.progress_tracker.last.overall_pct == 100.0
     summary = ns["advanced_logger"].get_training_summary()
     assert summary["loss_stats"]["count"] == 5
+    ns["advanced_logger"].close()
 
 
 def test_guide_configuration_and_rotation_examples(
@@ -225,9 +227,11 @@ def test_guide_configuration_and_rotation_examples(
     ns = _user_script_namespace()
     _run("Logger Configuration", ns)
     assert ns["advanced_logger"].run.paths["main"] == tmp_path / "logs" / "my_experiment_main.log"
+    ns["advanced_logger"].close()
     _run("Log Rotation", ns)
     assert ns["advanced_logger"].run._writer._files[1].policy.max_bytes == 50 * 1024 * 1024
     assert (tmp_path / "logs" / "experiment_metrics.jsonl").stat().st_size > 0
+    ns["advanced_logger"].close()
 
 
 def test_guide_log_analysis_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -242,6 +246,7 @@ def test_guide_log_analysis_example(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     ns["advanced_logger"].run.flush()
     _run("Log Analysis", ns)
     assert len(ns["df"]) >= 2
+    ns["advanced_logger"].close()
 
 
 def test_guide_structured_metrics_dataclass(

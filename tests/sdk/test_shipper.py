@@ -193,3 +193,18 @@ def test_configure_rejects_a_server_that_is_not_a_url() -> None:
     """The message names the value and shows a valid one."""
     with pytest.raises(ConfigError, match="localhost:3100"):
         flightlog.configure(stream=None, server="localhost:3100")
+
+
+def test_configure_buffers_on_disk_per_process_by_default() -> None:
+    """Without a shipper_config the buffer is a per-process directory under the temp dir."""
+    import os
+    import tempfile
+
+    config = flightlog.configure(
+        stream=None, server=f"http://127.0.0.1:{_free_port()}", service="svc/a"
+    )
+    assert config.shipper is not None
+    buffer_dir = config.shipper.config.buffer_dir
+    assert buffer_dir is not None
+    assert buffer_dir.parent == Path(tempfile.gettempdir()) / "flightlog-spool"
+    assert buffer_dir.name == f"svc_a-{os.getpid()}"

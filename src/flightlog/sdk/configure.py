@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,16 @@ def active_configuration() -> Configuration | None:
     return _active
 
 
+def default_spool_dir(service: str) -> Path:
+    """Where a process buffers undelivered batches on disk when no ``buffer_dir`` is given.
+
+    One directory per process (two processes must not send each other's batches), under
+    the system temp dir so nothing lands in the user's home uninvited.
+    """
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in service)[:64]
+    return Path(tempfile.gettempdir()) / "flightlog-spool" / f"{safe}-{os.getpid()}"
+
+
 def configure(
     *,
     level: int | str = logging.INFO,
@@ -76,7 +87,8 @@ def configure(
     ``stream``: where JSON (or, with ``json=False``, human) lines go; ``None`` for none.
     ``file``: a rotating JSON-lines file (``rotation`` says when it rotates).
     ``server``: base URL of a flightlog/Loki server to ship to (``exporter`` overrides
-    how); ``labels``/``service``: stream labels for shipped lines. ``redact``: ``True``
+    how), buffering on disk (``default_spool_dir``) while it is unreachable unless
+    ``shipper_config`` says otherwise; ``labels``/``service``: stream labels. ``redact``: ``True``
     for the default ``Redactor``, a ``Redactor`` of your own, or ``False``.
     ``processors``: more processors, run after redaction.
     """
@@ -112,6 +124,8 @@ def configure(
             if not str(server).startswith(("http://", "https://")):
                 raise ConfigError(f"server {server!r} is not a URL: use e.g. http://127.0.0.1:3100")
             exporter = LokiExporter(str(server))
+        if shipper_config is None:
+            shipper_config = ShipperConfig(buffer_dir=default_spool_dir(stream_labels["service"]))
         config.shipper = Shipper(exporter, shipper_config)
         config.handlers.append(ShippingHandler(config.shipper, stream_labels))
     event_filter = EventFilter(chain_tuple)

@@ -41,6 +41,9 @@ STANDARD_ATTRS: frozenset[str] = frozenset(
 ) | {"message", "asctime", "taskName", _PROCESSED_ATTR}
 
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+# How many attributes a record without extra= fields has; more means extras (or a
+# ``message`` another formatter added, which the scan then skips).
+_PLAIN_RECORD_ATTRS = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 
 
 def _default(value: Any) -> Any:
@@ -94,11 +97,22 @@ def exception_event(
 
 def build_event(record: logging.LogRecord) -> dict[str, Any]:
     """The event dict of a record: base fields, bound context, trace IDs, extras, exception."""
+    msg = record.msg
+    if type(msg) is not str:
+        msg = str(msg)
+    if record.args:
+        msg = msg % record.args
+    created = record.created
+    second = int(created)
+    cache = _timestamps
+    if second != cache._second:
+        cache._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cache._second = second
     event: dict[str, Any] = {
-        "ts": _timestamps.format_ns(int(record.created * 1e9)),
+        "ts": f"{cache._prefix}.{int((created - second) * 1e9):09d}Z",
         "level": record.levelname,
         "logger": record.name,
-        "msg": record.getMessage(),
+        "msg": msg,
     }
     bound = _context.get()
     if bound:
@@ -109,9 +123,8 @@ def build_event(record: logging.LogRecord) -> dict[str, Any]:
             event.setdefault("trace_id", ids[0])
             event.setdefault("span_id", ids[1])
     attrs = record.__dict__
-    extra_names = attrs.keys() - STANDARD_ATTRS
-    if extra_names:
-        for name in extra_names:
+    if len(attrs) > _PLAIN_RECORD_ATTRS:  # only records with extra= fields pay for the scan
+        for name in attrs.keys() - STANDARD_ATTRS:
             event[name] = attrs[name]
     if record.exc_info and record.exc_info[0] is not None:
         event["exception"] = exception_event(*record.exc_info)
@@ -164,4 +177,10 @@ class JSONFormatter(logging.Formatter):
         return event
 
     def format(self, record: logging.LogRecord) -> str:
-        return orjson.dumps(self.event(record), default=_default, option=_ORJSON_OPTIONS).decode()
+        cached = record.__dict__.get(_PROCESSED_ATTR)
+        event = cached[1] if cached is not None else None
+        if event is None:
+            event = build_event(record)
+        if self._static:
+            event = {**self._static, **event}
+        return orjson.dumps(event, default=_default, option=_ORJSON_OPTIONS).decode()

@@ -222,6 +222,13 @@ class _Spool:
         path = files[0]
         return path.name, path.read_bytes(), int(path.name.split("-")[1].split(".")[0])
 
+    def remove_directory_if_empty(self) -> None:
+        if self.directory is not None and self.count() == 0:
+            try:
+                self.directory.rmdir()
+            except OSError:  # not empty (a stray file) or already gone: leave it
+                pass
+
     def remove(self, name: str) -> None:
         if self.directory is None:
             if self._memory and self._memory[0][0] == name:
@@ -345,6 +352,7 @@ class Shipper:
         close = getattr(self.exporter, "close", None)
         if close is not None:
             close()
+        self._spool.remove_directory_if_empty()
         with self._start_lock:
             try:
                 atexit.unregister(self.close)
