@@ -12,9 +12,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from flightlog.model import StreamBatch
+
 from ._values import ENTRY_SCHEMA, METADATA_TYPE
 
-__all__ = ["StreamState", "TenantHead", "entries_batch", "filter_table"]
+__all__ = [
+    "StreamState",
+    "TenantHead",
+    "batch_of_streams",
+    "entries_batch",
+    "filter_table",
+]
 
 SMALL_BATCH_ROWS = 8192
 MERGE_SMALL_BATCHES = 64
@@ -116,3 +124,18 @@ def filter_table(
         pc.and_(pc.greater_equal(table["ts"], start_ns), pc.less(table["ts"], end_ns)),
     )
     return table.filter(mask)
+
+
+def batch_of_streams(ids: Sequence[int], streams: Sequence[StreamBatch]) -> pa.RecordBatch:
+    """One record batch holding every stream of an append, ``ids[i]`` for ``streams[i]``."""
+    if len(streams) == 1:
+        s = streams[0]
+        return entries_batch(ids, [len(s)], s.ts_ns, s.lines, s.metadata)
+    ts: list[int] = []
+    lines: list[str] = []
+    metadata: list[object] = []
+    for s in streams:
+        ts.extend(s.ts_ns)
+        lines.extend(s.lines)
+        metadata.extend(s.metadata)
+    return entries_batch(ids, [len(s) for s in streams], ts, lines, metadata)

@@ -25,7 +25,7 @@ from . import _maintenance
 from ._catalog import Catalog
 from ._config import StoreConfig
 from ._fingerprint import stream_fingerprint
-from ._head import StreamState, TenantHead, entries_batch
+from ._head import StreamState, TenantHead, batch_of_streams
 from ._reads import TenantSnapshot, matching_streams, scan, select_rows, stats_of, stream_infos
 from ._segment import SegmentMeta, tenant_dir_name
 from ._values import (
@@ -37,6 +37,7 @@ from ._values import (
     StreamInfo,
 )
 from ._wal import WalFile, WalWriter, encode_payload, fsync_dir, list_wal_files, read_wal_file
+from ._window import check_window, keep_accepted
 
 __all__ = ["Store"]
 
@@ -227,41 +228,19 @@ class Store:
         ts_arrays = [np.asarray(s.ts_ns, dtype=np.int64) for s in streams]
         # Built before taking the lock: the usual case has no rejections.
         payload = encode_payload(tenant, streams)
-        batch = _batch_of(ids, streams)
-        rejected = 0
-        samples: list[str] = []
+        batch = batch_of_streams(ids, streams)
         with self._lock:
             known = self._streams.setdefault(tenant, {})
-            keep_masks: list[np.ndarray | None] = []
-            # Newest accepted ts per stream so far: the stored state, then this push (a
-            # push may carry the same stream twice).
-            newest_seen: dict[int, int] = {}
-            for sid, stream, ts in zip(ids, streams, ts_arrays, strict=True):
-                state = known.get(sid)
-                prior = newest_seen.get(sid, state.last_ts if state is not None else None)
-                newest = int(ts.max()) if prior is None else max(int(ts.max()), prior)
-                newest_seen[sid] = newest
-                mask = None
-                if int(ts.min()) < newest - window_ns:
-                    running = np.maximum.accumulate(ts)
-                    if prior is not None:
-                        running = np.maximum(running, prior)
-                    mask = ts >= running - window_ns
-                    dropped = np.flatnonzero(~mask)
-                    rejected += len(dropped)
-                    for i in dropped[: _MAX_SAMPLES - len(samples)]:
-                        samples.append(
-                            _too_far_behind_message(stream, int(i), int(running[i]), window_ns)
-                        )
-                keep_masks.append(mask)
+            check = check_window(ids, streams, ts_arrays, known, window_ns, _MAX_SAMPLES)
+            rejected, samples = check.rejected, check.samples
             if rejected:
-                streams, ids, ts_arrays = _keep(streams, ids, ts_arrays, keep_masks)
+                streams, ids, ts_arrays = keep_accepted(streams, ids, ts_arrays, check.masks)
                 if not streams:
                     return AppendResult(
                         accepted=0, rejected={TOO_FAR_BEHIND: rejected}, samples=tuple(samples)
                     )
                 payload = encode_payload(tenant, streams)
-                batch = _batch_of(ids, streams)
+                batch = batch_of_streams(ids, streams)
             seq = self._next_seq
             self._next_seq += 1
             self._wal.write(seq, tenant, payload)
@@ -302,7 +281,9 @@ class Store:
         ids = [self._stream_id(s.labels) for s in streams]
         ts_arrays = [np.asarray(s.ts_ns, dtype=np.int64) for s in streams]
         with self._lock:
-            self._insert(tenant, ids, streams, ts_arrays, _batch_of(ids, streams), seq, now_ns)
+            self._insert(
+                tenant, ids, streams, ts_arrays, batch_of_streams(ids, streams), seq, now_ns
+            )
 
     # ---- cutting segments ------------------------------------------------------------
 
@@ -601,52 +582,3 @@ class Store:
 
 def _copy(state: StreamState) -> StreamState:
     return StreamState(dict(state.labels), state.first_ts, state.last_ts)
-
-
-def _batch_of(ids: Sequence[int], streams: Sequence[StreamBatch]) -> pa.RecordBatch:
-    if len(streams) == 1:
-        s = streams[0]
-        return entries_batch(ids, [len(s)], s.ts_ns, s.lines, s.metadata)
-    ts: list[int] = []
-    lines: list[str] = []
-    metadata: list[object] = []
-    for s in streams:
-        ts.extend(s.ts_ns)
-        lines.extend(s.lines)
-        metadata.extend(s.metadata)
-    return entries_batch(ids, [len(s) for s in streams], ts, lines, metadata)
-
-
-def _keep(
-    streams: Sequence[StreamBatch],
-    ids: Sequence[int],
-    ts_arrays: Sequence[np.ndarray],
-    masks: Sequence[np.ndarray | None],
-) -> tuple[list[StreamBatch], list[int], list[np.ndarray]]:
-    out_streams, out_ids, out_ts = [], [], []
-    for stream, sid, ts, mask in zip(streams, ids, ts_arrays, masks, strict=True):
-        if mask is not None:
-            index = np.flatnonzero(mask)
-            if not len(index):
-                continue
-            stream = StreamBatch(
-                labels=stream.labels,
-                ts_ns=[stream.ts_ns[i] for i in index],
-                lines=[stream.lines[i] for i in index],
-                metadata=[stream.metadata[i] for i in index],
-            )
-            ts = ts[index]
-        out_streams.append(stream)
-        out_ids.append(sid)
-        out_ts.append(ts)
-    return out_streams, out_ids, out_ts
-
-
-def _too_far_behind_message(stream: StreamBatch, index: int, newest: int, window_ns: int) -> str:
-    from flightlog.model import format_labels
-
-    return (
-        f"entry for stream {format_labels(stream.labels)} has timestamp {stream.ts_ns[index]},"
-        f" too far behind: the oldest accepted is {newest - window_ns}"
-        f" (newest {newest} minus the out-of-order window)"
-    )
