@@ -221,3 +221,18 @@ def test_log_batch_accepts_tensor_like_values(tmp_path: Path) -> None:
         run.log_batch(step=1, epoch=1, loss=np.float32(0.25), n=np.int64(3))
     batch = next(r for r in _jsonl(tmp_path / "t_metrics.jsonl") if r["event"] == "metrics")
     assert batch["loss"] == 0.25 and batch["n"] == 3
+
+
+def test_events_carry_the_fields_the_server_run_views_read(tmp_path: Path) -> None:
+    """run_start has run_name and config; hyperparameters have params; run_end has status."""
+    with flightlog.Run("contract", config={"lr": 0.1}, dir=tmp_path) as run:
+        run.log_hyperparameters({"optimizer": "sgd"})
+        run.start_epoch(1, total_epochs=3)
+        run.log_performance(0.2, 0.05)
+    records = {r["event"]: r for r in _jsonl(tmp_path / "contract_metrics.jsonl")}
+    assert records["run_start"]["run_name"] == "contract" and records["run_start"]["config"] == {
+        "lr": 0.1
+    }
+    assert records["hyperparameters"]["params"] == {"optimizer": "sgd"}
+    assert records["performance"]["metrics"] == {"batch_time": 0.2, "data_time": 0.05}
+    assert records["run_end"]["status"] == "completed"

@@ -351,7 +351,7 @@ class Run:
             "hyperparameters",
             "hyperparameters " + orjson.dumps(dict(params), default=_default).decode(),
             MAIN | METRICS,
-            hyperparameters=dict(params),
+            params=dict(params),
         )
 
     def log_model_info(self, model: Any, **extra: Any) -> dict[str, Any]:
@@ -464,8 +464,8 @@ class Run:
         self._emit(
             "performance",
             "performance " + " ".join(f"{k}={v:.4f}s" for k, v in metrics.items()),
-            TRAINING | METRICS,
-            level="DEBUG",
+            METRICS,
+            level="INFO",
             split="perf",
             metrics=metrics,
         )
@@ -478,7 +478,7 @@ class Run:
 
     def _system_sample(self, sample: Mapping[str, float]) -> None:
         text = f"memory rss={sample.get('process_rss_gb', 0):.2f}GB cpu={sample.get('cpu_pct', 0):.0f}%"
-        self._emit("system", text, METRICS, level="DEBUG", split="system", metrics=dict(sample))
+        self._emit("system", text, METRICS, level="INFO", split="system", metrics=dict(sample))
 
     def progress(self, epoch: int, batch: int, total_batches: int, total_epochs: int) -> Progress:
         """Update progress; logs each 10 % of an epoch and the 25/50/75/90/100 % milestones."""
