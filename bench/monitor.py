@@ -23,7 +23,7 @@ from scipy import stats as scipy_stats
 
 from flightlog.monitor.drift import DriftConfig, detect_drift
 from flightlog.monitor.metrics import LATENCY_BUCKETS_SECONDS, ModelMonitor
-from flightlog.monitor.samples import numeric_sample
+from flightlog.monitor.samples import profile, samples_like
 
 
 def _best_of(repeats: int, run: Callable[[], None]) -> float:
@@ -132,9 +132,13 @@ def bench_drift(rows: int, features: int, baseline_features: int, workers: int) 
     gc.collect()
 
     cpu_start, start = time.process_time(), time.perf_counter()
-    reference_samples = {f"f{i}": numeric_sample(values) for i, values in enumerate(reference)}
+    reference_samples = profile(
+        {f"f{i}": values for i, values in enumerate(reference)}, workers=workers
+    )
     cpu_profiled, profiled = time.process_time(), time.perf_counter()
-    current_samples = {f"f{i}": numeric_sample(values) for i, values in enumerate(current)}
+    current_samples = samples_like(
+        reference_samples, {f"f{i}": values for i, values in enumerate(current)}, workers=workers
+    )
     report = detect_drift(reference_samples, current_samples, DriftConfig(workers=workers))
     cpu_end, end = time.process_time(), time.perf_counter()
     reference_secs = profiled - start
