@@ -152,3 +152,31 @@ def test_failing_check_records_error_instead_of_raising(tmp_path: Path) -> None:
         )
         == 1
     )
+
+
+def test_results_are_handed_on_and_become_log_events(tmp_path: Path) -> None:
+    """on_result sees every result; drift_events makes one event per feature."""
+    from flightlog.monitor.schedule import drift_events
+
+    (check,) = parse_drift_checks(
+        {
+            "drift_checks": [
+                {
+                    "model": "churn",
+                    "query": "q",
+                    "reference_start": NOW - 7_200 * S,
+                    "reference_end": NOW - 3_600 * S,
+                }
+            ]
+        }
+    )
+    seen = []
+    scheduler = DriftScheduler(
+        [check], _LogWindows(), CollectorRegistry(), clock_ns=lambda: NOW, on_result=seen.append
+    )
+    result = scheduler.run_check(check)
+    assert seen == [result]
+    events = {event["feature"]: event for event in drift_events(result)}
+    assert events["age"]["drift"] is True and events["age"]["psi"] > 0.2
+    assert events["country"]["severity"] == "none"
+    json.dumps(list(events.values()))  # JSON-able as logged

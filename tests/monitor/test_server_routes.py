@@ -239,6 +239,14 @@ def test_scheduled_drift_check_runs_stores_and_exports(
         metrics = client.get("/metrics").text
         assert 'ml_data_drift_score{feature="age",model="churn"}' in metrics
         assert client.post("/api/v1/drift/checks/unknown/run").status_code == 404
+        # Each result is logged, so a LogQL rule (what the ruler evaluates) can alert on it.
+        alert_expr = (
+            'max by (feature) (max_over_time({service="flightlog-monitor", model="churn"} '
+            '| json | event="drift_check" | unwrap psi [1h])) >= 0.2'
+        )
+        vector = client.get("/loki/api/v1/query", params={"query": alert_expr}).json()
+        assert vector["status"] == "success", vector
+        assert [sample["metric"]["feature"] for sample in vector["data"]["result"]] == ["age"]
 
 
 def test_cli_drift_with_logql_reference_window(

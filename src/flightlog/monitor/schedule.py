@@ -42,12 +42,16 @@ from flightlog.monitor import samples, sources
 from flightlog.monitor.drift import DriftConfig, DriftReport, detect_drift
 
 __all__ = [
+    "DRIFT_EVENT",
     "DriftCheckConfig",
     "DriftCheckResult",
     "DriftScheduler",
     "FetchRecords",
+    "drift_events",
     "parse_drift_checks",
 ]
+
+DRIFT_EVENT = "drift_check"
 
 FetchRecords = Callable[[str, int, int, str], list[dict[str, Any]]]
 """(log query, start_ns, end_ns, tenant) -> JSON records, oldest first."""
@@ -162,6 +166,8 @@ class DriftScheduler:
     results_dir: Path | None = None
     clock_ns: Callable[[], int] = time.time_ns
     drift_config: DriftConfig = field(default_factory=DriftConfig)
+    on_result: Callable[[DriftCheckResult], None] | None = None
+    """Called after every check (the server logs each result so LogQL rules can alert)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -204,6 +210,8 @@ class DriftScheduler:
         with self._lock:
             self._latest[check.model] = result
         self._store(result)
+        if self.on_result is not None:
+            self.on_result(result)
         return result
 
     def _reference(self, check: DriftCheckConfig) -> dict[str, samples.FeatureSample]:
@@ -258,3 +266,26 @@ def _time_ns(value: Any, where: str) -> int:
             moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
             return int(moment.timestamp() * _NS)
     raise ConfigError(f"{where}: {value!r} is not a time; write RFC 3339 (2026-11-01T00:00:00Z)")
+
+
+def drift_events(result: DriftCheckResult) -> list[dict[str, object]]:
+    """One JSON-able log event per feature of a check (or one carrying the error).
+
+    Logged under ``{service="flightlog-monitor", model=...}``, they make drift alertable
+    by the ruler, e.g. ``max by (model, feature) (max_over_time({service="flightlog-monitor"}
+    | json | event="drift_check" | unwrap psi [30m])) >= 0.2``.
+    """
+    if result.report is None:
+        return [{"event": DRIFT_EVENT, "model": result.model, "error": result.error}]
+    return [
+        {
+            "event": DRIFT_EVENT,
+            "model": result.model,
+            "feature": feature.name,
+            "kind": str(feature.kind),
+            "psi": None if math.isnan(feature.score) else feature.score,
+            "severity": str(feature.severity),
+            "drift": feature.drift,
+        }
+        for feature in result.report.features
+    ]

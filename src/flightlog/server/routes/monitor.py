@@ -7,7 +7,9 @@ query whose lines are ``PredictionLogger`` JSON events), compared by
 ``GET /api/v1/drift/checks``: the latest result of each scheduled drift check (the
 ``monitor.drift_checks`` config section, see ``flightlog.monitor.schedule``), per feature;
 ``POST /api/v1/drift/checks/{model}/run`` runs one now. Scheduled checks also export
-``ml_data_drift_score{model,feature}`` on the server's ``/metrics``.
+``ml_data_drift_score{model,feature}`` on the server's ``/metrics`` and log one
+``drift_check`` event per feature under ``{service="flightlog-monitor", model=...}``, so
+LogQL rules in the ruler can alert on drift.
 
 ``GET /api/v1/drift``: drift of the current window of a LogQL query against a reference
 window (``reference_start``/``reference_end``, optionally another ``reference_query``),
@@ -161,11 +163,18 @@ async def run_drift_check(
 
 
 _EXTRAS_KEY = "monitor"
+MONITOR_SERVICE = "flightlog-monitor"
 
 
 def on_startup(services: Services) -> StopFunction | None:
     """Start one periodic drift check per configured model."""
-    from flightlog.monitor.schedule import DriftScheduler, parse_drift_checks
+    from flightlog.model import PushRequest, StreamBatch, canonical_labels
+    from flightlog.monitor.schedule import (
+        DriftCheckResult,
+        DriftScheduler,
+        drift_events,
+        parse_drift_checks,
+    )
     from flightlog.server.background import PeriodicTask
 
     checks = parse_drift_checks(services.config.section("monitor"))
@@ -179,12 +188,23 @@ def on_startup(services: Services) -> StopFunction | None:
             # Recorded in the check's result instead of failing the background task.
             raise MonitorError(f"query {query!r}: {error}") from error
 
+    def log_result(result: DriftCheckResult) -> None:
+        # Stored like any pushed log so LogQL rules in the ruler can alert on drift.
+        tenant = next(check.tenant for check in checks if check.model == result.model)
+        labels = canonical_labels({"service": MONITOR_SERVICE, "model": result.model})
+        lines = [orjson.dumps(event).decode() for event in drift_events(result)]
+        batch = StreamBatch(labels, [result.checked_at_ns] * len(lines), lines, [None] * len(lines))
+        prepared = services.ingestor.admit(PushRequest(tenant, (batch,)))
+        if prepared.request.streams:
+            services.store.append(prepared.request)
+
     scheduler = DriftScheduler(
         checks,
         fetch,
         services.registry,
         results_dir=services.config.data_dir / "monitor" / "drift",
         clock_ns=services.clock_ns,
+        on_result=log_result,
     )
     services.extras[_EXTRAS_KEY] = scheduler
     tasks = [
