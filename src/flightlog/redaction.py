@@ -87,6 +87,10 @@ def hash_value(value: Any, salt: str = "") -> str:
     return f"sha256:{digest[:16]}"
 
 
+def _without_surrogates(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class Scrubber:
     """Replaces every secret of the chosen kinds (and custom RE2 patterns) in texts."""
 
@@ -145,8 +149,16 @@ class Scrubber:
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced (the same object when there is none)."""
         regex = self._regex
-        if regex is None or regex.search(text) is None:
+        if regex is None:
             return text
+        try:
+            if regex.search(text) is None:
+                return text
+        except UnicodeEncodeError:
+            # Lone surrogates cannot go through RE2; replace them so the scan still runs.
+            text = _without_surrogates(text)
+            if regex.search(text) is None:
+                return text
         return regex.sub(self._replace, text)
 
     def scrub_many(self, texts: Sequence[str]) -> list[str]:
@@ -156,7 +168,12 @@ class Scrubber:
         if regex is None or not out:
             return out
         joined = "\n".join(out)
-        first = regex.search(joined)
+        try:
+            first = regex.search(joined)
+        except UnicodeEncodeError:
+            out = [_without_surrogates(text) for text in out]
+            joined = "\n".join(out)
+            first = regex.search(joined)
         if first is None:
             return out
         starts = []

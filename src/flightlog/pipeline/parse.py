@@ -160,7 +160,11 @@ class RegexStage(Stage):
         text = record.line if self.source is None else record.fields.get(self.source)
         if type(text) is not str:
             return record
-        match = self._regex.search(text)
+        try:
+            match = self._regex.search(text)
+        except UnicodeEncodeError:  # a lone surrogate: no regex can read it
+            self.errors += 1
+            return record
         if match is None:
             return record
         fields = dict(record.fields)
@@ -224,7 +228,11 @@ class PatternStage(Stage):
         text = record.line if self.source is None else record.fields.get(self.source)
         if type(text) is not str:
             return record
-        match = self._regex.match(text)
+        try:
+            match = self._regex.match(text)
+        except UnicodeEncodeError:  # a lone surrogate: no regex can read it
+            self.errors += 1
+            return record
         if match is None:
             return record
         fields = dict(record.fields)
