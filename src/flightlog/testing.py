@@ -161,10 +161,17 @@ class RecordingServer:
                     self.end_headers()
                     self.wfile.write(b"unavailable")
                     return
-                if self.headers.get("Content-Encoding") == "gzip":
-                    raw = gzip.decompress(raw)
+                try:
+                    if self.headers.get("Content-Encoding") == "gzip":
+                        raw = gzip.decompress(raw)
+                    body = orjson.loads(raw)
+                except (OSError, EOFError, orjson.JSONDecodeError):
+                    self.send_response(400)
+                    self.end_headers()
+                    self.wfile.write(b"bad push body")
+                    return
                 with state.lock:
-                    state.requests.append(orjson.loads(raw))
+                    state.requests.append(body)
                 self.send_response(204)
                 self.end_headers()
                 with state.received:

@@ -236,3 +236,27 @@ def test_events_carry_the_fields_the_server_run_views_read(tmp_path: Path) -> No
     assert records["hyperparameters"]["params"] == {"optimizer": "sgd"}
     assert records["performance"]["metrics"] == {"batch_time": 0.2, "data_time": 0.05}
     assert records["run_end"]["status"] == "completed"
+
+
+def test_log_batch_from_many_threads_loses_nothing(tmp_path: Path) -> None:
+    """Concurrent log_batch calls (e.g. data-parallel workers in threads) all reach the file."""
+    import threading
+
+    with flightlog.Run("threads", dir=tmp_path, flush_interval_secs=0.01) as run:
+
+        def work(worker: int) -> None:
+            for i in range(500):
+                run.log_batch(step=i, epoch=worker, loss=float(i))
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    batches = [r for r in _jsonl(tmp_path / "threads_metrics.jsonl") if r["event"] == "metrics"]
+    assert len(batches) == 2000
+    assert {(b["epoch"], b["step"]) for b in batches} == {
+        (w, i) for w in range(4) for i in range(500)
+    }
+    summary = orjson.loads((tmp_path / "threads_summary.json").read_bytes())
+    assert summary["metrics"]["train/loss"]["count"] == 2000

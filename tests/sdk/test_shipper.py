@@ -208,3 +208,25 @@ def test_configure_buffers_on_disk_per_process_by_default() -> None:
     assert buffer_dir is not None
     assert buffer_dir.parent == Path(tempfile.gettempdir()) / "flightlog-spool"
     assert buffer_dir.name == f"svc_a-{os.getpid()}"
+
+
+def test_garbage_in_the_buffer_is_ignored_or_rejected(
+    recording_server: RecordingServer, tmp_path: Path
+) -> None:
+    """Stray files are ignored; a truncated batch is rejected by the server and dropped once."""
+    import gzip
+
+    from flightlog.sdk.shipper import encode_loki_push
+
+    (tmp_path / "notes.txt").write_text("not a batch")
+    (tmp_path / "junk.batch").write_bytes(b"\x00\x01")
+    whole = gzip.compress(encode_loki_push([ShipEntry((("service", "t"),), 1, "kept")]))
+    (tmp_path / f"{0:020d}-3.batch").write_bytes(whole[: len(whole) // 2])  # truncated
+    (tmp_path / f"{1:020d}-1.batch").write_bytes(whole)
+    shipper = Shipper(LokiExporter(recording_server.url), _fast(tmp_path))
+    assert shipper.flush(5.0)
+    lines = recording_server.lines()
+    assert lines[0] == "kept" and "dropped 3 entries (rejected)" in lines[1]
+    assert shipper.stats()["dropped"] == {"rejected": 3}
+    assert (tmp_path / "notes.txt").exists() and (tmp_path / "junk.batch").exists()
+    shipper.close(1.0)

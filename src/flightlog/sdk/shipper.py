@@ -23,6 +23,7 @@ import gzip
 import logging
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -162,6 +163,9 @@ class ShipperConfig:
         return self
 
 
+_SPOOL_NAME = re.compile(r"^\d{20}-\d+\.batch$")
+
+
 class _Spool:
     """Failed batches waiting for a retry: files in ``directory``, or memory if none."""
 
@@ -178,7 +182,8 @@ class _Spool:
 
     def _files(self) -> list[Path]:
         assert self.directory is not None
-        return sorted(p for p in self.directory.iterdir() if p.name.endswith(".batch"))
+        # Only our own names (``<20-digit seq>-<entries>.batch``): stray files are ignored.
+        return sorted(p for p in self.directory.iterdir() if _SPOOL_NAME.match(p.name))
 
     def put(self, payload: bytes, entries: int) -> int:
         """Store a batch; returns the number of entries dropped (oldest) to stay in bounds."""
