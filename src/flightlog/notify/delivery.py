@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
+
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.receivers import SENDERS, DeliveryFailed
@@ -36,7 +38,7 @@ class RetryPolicy:
         return base * (1 + rng.uniform(-self.jitter_ratio, self.jitter_ratio))
 
 
-Sender = Callable[[Notification, str, float], object]
+Sender = Callable[[Notification, str, float, httpx.Client], object]
 
 
 class Delivery:
@@ -87,14 +89,17 @@ class Delivery:
             thread.join(timeout_s)
 
     def _worker(self, work: queue.Queue[Notification | None]) -> None:
-        while True:
-            notification = work.get()
-            if notification is None:
-                return
-            ok = self.deliver(notification)
-            self._on_done(notification, ok)
+        # One kept-alive client per integration: a new client per send costs ~100 ms
+        # (TLS context), which would cap a busy receiver at a few notifications per second.
+        with httpx.Client() as client:
+            while True:
+                notification = work.get()
+                if notification is None:
+                    return
+                ok = self.deliver(notification, client)
+                self._on_done(notification, ok)
 
-    def deliver(self, notification: Notification) -> bool:
+    def deliver(self, notification: Notification, client: httpx.Client | None = None) -> bool:
         """Send with retries in the calling thread; returns whether it got through."""
         integration = notification.integration
         labels = (integration.receiver, integration.kind)
@@ -106,7 +111,11 @@ class Delivery:
         while True:
             attempt += 1
             try:
-                sender(notification, self._external_url, integration.timeout_s)
+                if client is None:
+                    with httpx.Client() as own:
+                        sender(notification, self._external_url, integration.timeout_s, own)
+                else:
+                    sender(notification, self._external_url, integration.timeout_s, client)
             except DeliveryFailed as exc:
                 self.metrics.attempts_failed.labels(*labels, exc.reason.value).inc()
                 if (

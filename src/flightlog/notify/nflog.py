@@ -32,6 +32,8 @@ class NotificationLog:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL survives a process crash (what a restart needs) without an fsync per send.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS nflog (group_key TEXT NOT NULL, integration TEXT NOT NULL,"
             " firing TEXT NOT NULL, resolved TEXT NOT NULL, sent_at REAL NOT NULL,"

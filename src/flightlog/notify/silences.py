@@ -100,6 +100,8 @@ class SilenceStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL survives a process crash (what a restart needs) without an fsync per send.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, matchers TEXT NOT NULL,"
             " starts_at REAL NOT NULL, ends_at REAL NOT NULL, created_by TEXT NOT NULL,"

@@ -1,7 +1,7 @@
 """Integrations that deliver a ``Notification``: one module per kind, same two functions.
 
 Each module exposes ``payload(notification, external_url) -> object`` (what would be sent,
-testable without a network) and ``send(notification, external_url, timeout_s)`` which
+testable without a network) and ``send(notification, external_url, timeout_s, client)`` which
 raises ``DeliveryFailed`` with a reason constant on failure.
 """
 
@@ -16,7 +16,7 @@ from flightlog.notify.receivers.failure import DeliveryFailed, FailureReason
 
 __all__ = ["SENDERS", "DeliveryFailed", "FailureReason"]
 
-SENDERS: dict[str, Callable[[Notification, str, float], Any]] = {
+SENDERS: dict[str, Callable[[Notification, str, float, Any], Any]] = {
     "webhook": webhook.send,
     "slack": slack.send,
     "pagerduty": pagerduty.send,

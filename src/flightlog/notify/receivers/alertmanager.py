@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers.failure import post_json
 from flightlog.rules.alert import format_rfc3339
@@ -22,6 +24,8 @@ def payload(notification: Notification, external_url: str) -> list[dict[str, obj
     ]
 
 
-def send(notification: Notification, external_url: str, timeout_s: float) -> None:
+def send(
+    notification: Notification, external_url: str, timeout_s: float, client: httpx.Client
+) -> None:
     url = str(notification.integration.options["url"]).rstrip("/") + "/api/v2/alerts"
-    post_json(url, payload(notification, external_url), timeout_s)
+    post_json(client, url, payload(notification, external_url), timeout_s)

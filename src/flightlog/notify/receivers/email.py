@@ -33,7 +33,9 @@ def message(notification: Notification, external_url: str) -> EmailMessage:
     return msg
 
 
-def send(notification: Notification, external_url: str, timeout_s: float) -> None:
+def send(
+    notification: Notification, external_url: str, timeout_s: float, client: object = None
+) -> None:
     options = notification.integration.options
     host, _, port = str(options["smarthost"]).rpartition(":")
     require_tls = bool(options.get("require_tls", True))

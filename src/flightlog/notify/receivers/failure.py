@@ -29,11 +29,15 @@ class DeliveryFailed(NotifyError):
 
 
 def post_json(
-    url: str, body: object, timeout_s: float, headers: dict[str, str] | None = None
+    client: httpx.Client,
+    url: str,
+    body: object,
+    timeout_s: float,
+    headers: dict[str, str] | None = None,
 ) -> None:
-    """POST a JSON body; map every failure to a ``DeliveryFailed`` with its reason."""
+    """POST a JSON body on a kept-alive client; map every failure to a ``DeliveryFailed``."""
     try:
-        response = httpx.post(url, json=body, timeout=timeout_s, headers=headers)
+        response = client.post(url, json=body, timeout=timeout_s, headers=headers)
     except httpx.TimeoutException as exc:
         raise DeliveryFailed(
             FailureReason.TIMEOUT, f"POST {url} timed out after {timeout_s}s"

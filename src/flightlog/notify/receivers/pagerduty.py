@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
+import httpx
+
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers import text
 from flightlog.notify.receivers.failure import post_json
@@ -62,7 +64,12 @@ def payload(notification: Notification, external_url: str) -> dict[str, object]:
     return body
 
 
-def send(notification: Notification, external_url: str, timeout_s: float) -> None:
+def send(
+    notification: Notification, external_url: str, timeout_s: float, client: httpx.Client
+) -> None:
     post_json(
-        str(notification.integration.options["url"]), payload(notification, external_url), timeout_s
+        client,
+        str(notification.integration.options["url"]),
+        payload(notification, external_url),
+        timeout_s,
     )

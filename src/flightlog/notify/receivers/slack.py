@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers import text
 from flightlog.notify.receivers.failure import post_json
@@ -39,8 +41,11 @@ def payload(notification: Notification, external_url: str) -> dict[str, object]:
     return body
 
 
-def send(notification: Notification, external_url: str, timeout_s: float) -> None:
+def send(
+    notification: Notification, external_url: str, timeout_s: float, client: httpx.Client
+) -> None:
     post_json(
+        client,
         str(notification.integration.options["api_url"]),
         payload(notification, external_url),
         timeout_s,
