@@ -126,16 +126,21 @@ def filter_table(
     return table.filter(mask)
 
 
-def batch_of_streams(ids: Sequence[int], streams: Sequence[StreamBatch]) -> pa.RecordBatch:
-    """One record batch holding every stream of an append, ``ids[i]`` for ``streams[i]``."""
+def batch_of_streams(
+    ids: Sequence[int], streams: Sequence[StreamBatch], ts_arrays: Sequence[np.ndarray]
+) -> pa.RecordBatch:
+    """One record batch holding every stream of an append, ``ids[i]`` for ``streams[i]``.
+
+    ``ts_arrays[i]`` is ``streams[i].ts_ns`` as int64 numpy (already made by the caller,
+    and Arrow takes numpy without converting each Python int again).
+    """
+    ts = ts_arrays[0] if len(ts_arrays) == 1 else np.concatenate(ts_arrays)
     if len(streams) == 1:
         s = streams[0]
-        return entries_batch(ids, [len(s)], s.ts_ns, s.lines, s.metadata)
-    ts: list[int] = []
+        return entries_batch(ids, [len(s)], ts, s.lines, s.metadata)
     lines: list[str] = []
     metadata: list[object] = []
     for s in streams:
-        ts.extend(s.ts_ns)
         lines.extend(s.lines)
         metadata.extend(s.metadata)
     return entries_batch(ids, [len(s) for s in streams], ts, lines, metadata)

@@ -228,7 +228,7 @@ class Store:
         ts_arrays = [np.asarray(s.ts_ns, dtype=np.int64) for s in streams]
         # Built before taking the lock: the usual case has no rejections.
         payload = encode_payload(tenant, streams)
-        batch = batch_of_streams(ids, streams)
+        batch = batch_of_streams(ids, streams, ts_arrays)
         with self._lock:
             known = self._streams.setdefault(tenant, {})
             check = check_window(ids, streams, ts_arrays, known, window_ns, _MAX_SAMPLES)
@@ -240,7 +240,7 @@ class Store:
                         accepted=0, rejected={TOO_FAR_BEHIND: rejected}, samples=tuple(samples)
                     )
                 payload = encode_payload(tenant, streams)
-                batch = batch_of_streams(ids, streams)
+                batch = batch_of_streams(ids, streams, ts_arrays)
             seq = self._next_seq
             self._next_seq += 1
             self._wal.write(seq, tenant, payload)
@@ -282,7 +282,13 @@ class Store:
         ts_arrays = [np.asarray(s.ts_ns, dtype=np.int64) for s in streams]
         with self._lock:
             self._insert(
-                tenant, ids, streams, ts_arrays, batch_of_streams(ids, streams), seq, now_ns
+                tenant,
+                ids,
+                streams,
+                ts_arrays,
+                batch_of_streams(ids, streams, ts_arrays),
+                seq,
+                now_ns,
             )
 
     # ---- cutting segments ------------------------------------------------------------
