@@ -305,3 +305,27 @@ def test_failed_cut_keeps_head_and_wal(store_config: StoreConfig, clock: FakeClo
     with Store.open(store_config, clock=clock) as store:
         assert [r["ts"] for r in rows(store, direction="forward")] == [1, 2, 3]
         assert store.figures().segments == 1
+
+
+def test_format_md_example_reads_segments(store: Store, store_config: StoreConfig) -> None:
+    """The external-engine example in FORMAT.md runs and finds the rows it promises."""
+    import flightlog.store
+
+    start = 1_700_000_000_000_000_000
+    push(
+        store,
+        "default",
+        batch({"app": "api"}, [start + 1, start + 2], ["a", "b"]),
+        batch({"app": "db"}, [start + 3], ["c"]),
+    )
+    store.flush()
+    text = (Path(flightlog.store.__file__).parent / "FORMAT.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run(
+        [sys.executable, "-c", code + "\nprint(rows)"],
+        cwd=store_config.data_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == f"[({start + 1}, 'a'), ({start + 2}, 'b')]"
