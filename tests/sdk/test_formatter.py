@@ -8,9 +8,11 @@ import re
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flightlog
-from flightlog.sdk.formatter import JSONFormatter, format_ts_ns
+from flightlog.sdk.formatter import STANDARD_ATTRS, JSONFormatter, format_ts_ns
 
 
 def _logger_to(stream: io.StringIO, name: str = "test.formatter") -> logging.Logger:
@@ -124,3 +126,32 @@ def test_third_party_logger_goes_through_configure(capsys: pytest.CaptureFixture
     logging.getLogger("urllib3.connectionpool").warning("retrying %d", 3)
     event = orjson.loads(stream.getvalue().splitlines()[0])
     assert event["logger"] == "urllib3.connectionpool" and event["msg"] == "retrying 3"
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).filter(
+    lambda n: n not in STANDARD_ATTRS and n not in ("ts", "level", "logger", "msg")
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(message=st.text(max_size=200), extras=st.dictionaries(_names, _json_values, max_size=5))
+def test_any_message_and_extras_round_trip(message: str, extras: dict) -> None:
+    """Whatever text and JSON-able extras are logged, the line parses back to them."""
+    stream = io.StringIO()
+    _logger_to(stream, "test.formatter.roundtrip").info("%s", message, extra=extras)
+    (line,) = stream.getvalue().splitlines()
+    event = orjson.loads(line)
+    assert event["msg"] == message
+    for name, value in extras.items():
+        assert event[name] == value

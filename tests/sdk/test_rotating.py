@@ -47,19 +47,24 @@ def test_size_rotation_keeps_every_line_readable(tmp_path: Path, compression: st
 
 
 def test_time_rotation_follows_the_clock(tmp_path: Path) -> None:
-    """An hourly policy rotates when the (fake) clock crosses the hour."""
-    clock = FakeClock(start_ns=1_795_000_000 * 10**9)
+    """An hourly policy rotates when the (fake) clock crosses the hour, not before."""
+    hour_start = 1_794_999_600  # a multiple of 3600
+    clock = FakeClock(start_ns=(hour_start + 10) * 10**9)
     path = tmp_path / "app.log"
-    rotating = RotatingFile(path, RotationPolicy.every("hourly"), clock=clock.time)
+    rotating = RotatingFile(
+        path, RotationPolicy.every("hourly", compression="gzip"), clock=clock.time
+    )
     rotating.write(b"first\n")
     clock.advance(1800)
     rotating.write(b"same hour\n")
-    assert rotating.rotations == (1 if (1_795_000_000 % 3600) + 1800 >= 3600 else 0)
-    before = rotating.rotations
-    clock.advance(3600)
+    assert rotating.rotations == 0
+    clock.advance(1800)
     rotating.write(b"next hour\n")
-    assert rotating.rotations == before + 1
+    assert rotating.rotations == 1
     assert path.read_bytes() == b"next hour\n"
+    (backup,) = rotating.backups()
+    assert backup.name == "app.log.20261118T120010.gz"
+    assert gzip.decompress(backup.read_bytes()) == b"first\nsame hour\n"
 
 
 def test_retention_by_count(tmp_path: Path) -> None:

@@ -46,6 +46,19 @@ _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 _PLAIN_RECORD_ATTRS = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 
 
+_NEL, _LS, _PS = "\x85".encode(), "\u2028".encode(), "\u2029".encode()
+
+
+def one_line(data: bytes) -> bytes:
+    """Escape U+0085/U+2028/U+2029, which JSON allows raw but ``str.splitlines`` splits on.
+
+    They can only occur inside JSON strings, where ``\\uXXXX`` escapes mean the same.
+    """
+    if _NEL in data or _LS in data or _PS in data:
+        data = data.replace(_NEL, b"\\u0085").replace(_LS, b"\\u2028").replace(_PS, b"\\u2029")
+    return data
+
+
 def _default(value: Any) -> Any:
     """Serialise what orjson cannot: sets as lists, everything else through ``str``."""
     if isinstance(value, set | frozenset):
@@ -183,4 +196,4 @@ class JSONFormatter(logging.Formatter):
             event = build_event(record)
         if self._static:
             event = {**self._static, **event}
-        return orjson.dumps(event, default=_default, option=_ORJSON_OPTIONS).decode()
+        return one_line(orjson.dumps(event, default=_default, option=_ORJSON_OPTIONS)).decode()

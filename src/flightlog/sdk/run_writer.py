@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from flightlog.sdk.formatter import _default, format_ts_ns
+from flightlog.sdk.formatter import _default, format_ts_ns, one_line
 from flightlog.sdk.processors import LEVELS, Processor, run_processors
 from flightlog.sdk.rotating import RotatingFile, RotationPolicy
 from flightlog.sdk.stats import RunningStats
@@ -201,7 +201,9 @@ class RunWriter:
             return
         self.batch_records += 1
         self.metrics_records += 1
-        buffers[METRICS].append(orjson.dumps(record, default=_default, option=_LINE_OPTIONS))
+        buffers[METRICS].append(
+            one_line(orjson.dumps(record, default=_default, option=_LINE_OPTIONS))
+        )
         if self.level <= 20 and (step is None or step % self.every == 0):
             text = " ".join(
                 [
@@ -250,10 +252,14 @@ class RunWriter:
             metrics = event.get("metrics")
             if split and isinstance(metrics, Mapping):
                 self._record_stats(str(split), metrics)
-            buffers[METRICS].append(orjson.dumps(event, default=_default, option=_OPTIONS) + b"\n")
+            buffers[METRICS].append(
+                one_line(orjson.dumps(event, default=_default, option=_OPTIONS)) + b"\n"
+            )
         if level_no < self.level:
             return
-        head = f"{event['ts'][:23]}Z {event.get('level', 'INFO'):<8} {event.get('msg', '')}"
+        # One record, one line in the human logs: a message cannot forge extra lines.
+        text = str(event.get("msg", "")).replace("\r", "\\r").replace("\n", "\\n")
+        head = f"{event['ts'][:23]}Z {event.get('level', 'INFO'):<8} {text}"
         if targets & MAIN:
             buffers[MAIN].append((head + "\n").encode())
         if targets & TRAINING:
