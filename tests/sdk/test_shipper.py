@@ -230,3 +230,28 @@ def test_garbage_in_the_buffer_is_ignored_or_rejected(
     assert shipper.stats()["dropped"] == {"rejected": 3}
     assert (tmp_path / "notes.txt").exists() and (tmp_path / "junk.batch").exists()
     shipper.close(1.0)
+
+
+def test_forked_child_ships_its_own_lines(recording_server: RecordingServer) -> None:
+    """A forked worker process (DataLoader style) ships through its own thread; nothing is sent twice."""
+    import multiprocessing
+
+    config = flightlog.configure(stream=None, server=recording_server.url, shipper_config=_fast())
+    logger = logging.getLogger("fork.test")
+    logger.info("parent before fork")
+    assert config.shipper is not None and config.shipper.flush(5.0)
+
+    def child() -> None:
+        logging.getLogger("fork.test").info("from child")
+        flightlog.shutdown(timeout_secs=5.0)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(20)
+    assert process.exitcode == 0
+    logger.info("parent after fork")
+    assert config.shipper.flush(5.0)
+    messages = sorted(
+        orjson.loads(line)["msg"] for line in recording_server.lines() if "fork.test" in line
+    )
+    assert messages == ["from child", "parent after fork", "parent before fork"]

@@ -27,6 +27,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -276,6 +277,25 @@ class Shipper:
         self.dropped: dict[str, int] = {}
         self.last_error: str | None = None
         self.closed = False
+        _reset_in_forked_children(self)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child (e.g. a DataLoader worker) gets its own thread and a memory spool.
+
+        Threads do not survive fork, and two processes must not send the same spooled
+        batches; what the parent had queued stays the parent's to send.
+        """
+        self._queue = deque()
+        self._spool = _Spool(None, self.config.max_buffer_bytes)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Condition()
+        self._start_lock = threading.Lock()
+        self._thread = None
+        self._busy = False
+        self.thread_ident = None
+        if hasattr(self.exporter, "_client"):
+            self.exporter._client = None  # an HTTP connection pool is not fork-safe
 
     # -- caller side (must never block or raise) ---------------------------------------
     def submit(self, entry: ShipEntry) -> None:
@@ -453,6 +473,19 @@ class Shipper:
         )
         # Best effort: a report the server refuses is not itself reported again.
         self._send(gzip.compress(encode_loki_push([entry]), 1), 1, count_rejects=False)
+
+
+def _reset_in_forked_children(shipper: Shipper) -> None:
+    if not hasattr(os, "register_at_fork"):
+        return
+    reference = weakref.ref(shipper)
+
+    def after_in_child() -> None:
+        alive = reference()
+        if alive is not None and not alive.closed:
+            alive._after_fork_in_child()
+
+    os.register_at_fork(after_in_child=after_in_child)
 
 
 # Fields of an event that become stream labels when present (low cardinality only);
