@@ -60,7 +60,7 @@ def test_format_override_and_list_formats() -> None:
     """--format forces a parser; --list-formats names them all."""
     forced = invoke(str(GOLDEN / "handwritten" / "generic.log"), "--format", "keras", "-o", "json")
     assert orjson.loads(forced.stdout)["format"] == "keras"
-    listed = invoke("x", "--list-formats")
+    listed = invoke("--list-formats")
     assert "nanogpt" in listed.stdout and "hf_state" in listed.stdout
 
 
@@ -86,6 +86,13 @@ def test_bad_options_are_one_line_errors() -> None:
         assert message in result.output
 
 
+def test_no_path_is_a_one_line_error() -> None:
+    """Without a log path: exit 1 and an example of the right call."""
+    result = invoke()
+    assert result.exit_code == 1
+    assert "give at least one log file" in result.output
+
+
 def test_several_logs_in_one_call() -> None:
     """Two paths: JSON wraps both logs."""
     result = invoke(
@@ -95,3 +102,54 @@ def test_several_logs_in_one_call() -> None:
         "json",
     )
     assert [log["format"] for log in orjson.loads(result.stdout)["logs"]] == ["sklearn", "keras"]
+
+
+def test_follow_refreshes_the_out_file_and_stops_on_interrupt(tmp_path: Path) -> None:
+    """--follow keeps rewriting --out as the log grows; Ctrl-C (SIGINT) ends it cleanly."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "train.log"
+    log.write_text("epoch 1 loss=0.9\n")
+    out = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flightlog",
+            "analyze",
+            str(log),
+            "--follow",
+            "--interval-secs",
+            "0.05",
+            "-o",
+            "json",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+
+        def points() -> int:
+            try:
+                document = orjson.loads(out.read_bytes())
+            except (FileNotFoundError, orjson.JSONDecodeError):
+                return 0
+            return sum(len(s["points"]) for run in document["runs"] for s in run["series"])
+
+        deadline = time.monotonic() + 30
+        while points() < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(log, "a") as handle:
+            handle.write("epoch 2 loss=0.8\n")
+        while points() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert points() == 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""

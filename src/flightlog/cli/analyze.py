@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
 
 
 def analyze(
-    paths: list[Path] = typer.Argument(..., help="Training log file(s); gzip/zstd are read as-is."),
+    paths: list[Path] | None = typer.Argument(
+        None, help="Training log file(s); gzip/zstd are read as-is.", show_default=False
+    ),
     format_name: str | None = typer.Option(
         None, "--format", "-f", help="Log format (default: detected). See --list-formats."
     ),
@@ -58,6 +60,9 @@ def analyze(
         for name, description in FORMATS.items():
             typer.echo(f"{name:10} {description}")
         raise typer.Exit()
+    if not paths:
+        _fail(console, "give at least one log file: flightlog analyze train.log")
+    assert paths is not None
     if output not in OUTPUTS:
         _fail(console, f"unknown --output {output!r}: use one of {', '.join(OUTPUTS)}")
     if format_name is not None and format_name not in FORMATS:
@@ -110,8 +115,10 @@ def _write(analyses: list, output: str, out: Path | None, max_points: int | None
         buffer.write(render_html(analyses, max_points or 5000))
     if out is None:
         sys.stdout.write(buffer.getvalue())
-    else:
-        out.write_text(buffer.getvalue(), encoding="utf-8")
+    else:  # write then rename, so a reader (or --follow's next refresh) never sees half a file
+        partial = out.with_name(out.name + ".partial")
+        partial.write_text(buffer.getvalue(), encoding="utf-8")
+        partial.replace(out)
 
 
 def _follow(
