@@ -33,6 +33,7 @@ stream_batches = st.integers(min_value=0, max_value=5).flatmap(
 )
 
 
+@settings(max_examples=50, deadline=None)
 @given(tenant=text, streams=st.lists(stream_batches, max_size=4))
 def test_payload_round_trips(tenant: str, streams: list[StreamBatch]) -> None:
     """A payload decodes to the tenant and stream columns that were encoded."""
