@@ -289,3 +289,45 @@ def test_cli_alerts_and_silences(server: Any, hook: RecordingReceiver) -> None:
     assert bad.exit_code == 2 and "not valid" in bad.output
     missing = runner.invoke(app, ["silence", "expire", "nope", "--url", server.url])
     assert missing.exit_code == 1 and "404" in missing.output
+
+
+def test_slo_status_endpoint(tmp_path: Path) -> None:
+    """/api/v1/slos reports error ratio, budget left and burn rates from the stored logs."""
+    from fastapi.testclient import TestClient
+
+    from flightlog.config import parse_config
+    from flightlog.server import create_app
+
+    config = parse_config(
+        {
+            "slos": [
+                {
+                    "name": "gateway",
+                    "service": "gw",
+                    "objective": 99,
+                    "window": "1d",
+                    "sli": {
+                        "bad": 'sum(count_over_time({job="gw"} |= "status=500" [{{.window}}]))',
+                        "total": 'sum(count_over_time({job="gw"} [{{.window}}]))',
+                    },
+                }
+            ]
+        },
+        data_dir=tmp_path / "data",
+    )
+    with TestClient(create_app(config)) as http:
+        now = time.time_ns()
+        values = [
+            [str(now - 1000 - i), f"status={'500' if i % 10 == 0 else '200'}"] for i in range(100)
+        ]
+        assert (
+            http.post(
+                "/loki/api/v1/push", json={"streams": [{"stream": {"job": "gw"}, "values": values}]}
+            ).status_code
+            == 204
+        )
+        (slo,) = http.get("/api/v1/slos").json()["data"]
+    assert (slo["name"], slo["objective"], slo["window"]) == ("gateway", 0.99, "1d")
+    assert slo["error_ratio"] == pytest.approx(0.1)
+    assert slo["error_budget_remaining"] == pytest.approx(1 - 0.1 / 0.01)
+    assert slo["burn_rates"]["5m"] == pytest.approx(10)

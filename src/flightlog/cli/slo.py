@@ -41,13 +41,13 @@ def status(
         "firing",
     )
     for slo in found:
-        burn = slo["burnRates"]
+        burn = slo["burn_rates"]
         table.add_row(
             slo["name"],
             slo["service"],
             pct(slo["objective"]),
             slo["window"],
-            pct(slo["errorBudgetRemaining"]),
+            pct(slo["error_budget_remaining"]),
             *("n/a" if burn.get(w) is None else f"{burn[w]:.2f}x" for w in ("1h", "6h", "3d")),
             ", ".join(slo["firing"]),
         )

@@ -298,9 +298,9 @@ class SloStatus:
             "service": self.slo.service,
             "objective": self.slo.objective,
             "window": format_duration(self.slo.window_s),
-            "errorRatio": self.error_ratio,
-            "errorBudgetRemaining": self.budget_remaining,
-            "burnRates": dict(self.burn_rates),
+            "error_ratio": self.error_ratio,
+            "error_budget_remaining": self.budget_remaining,
+            "burn_rates": dict(self.burn_rates),
             "firing": list(self.firing),
         }
 
