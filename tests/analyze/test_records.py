@@ -121,3 +121,20 @@ def test_sdk_metric_records_with_string_nan_and_iso_timestamps() -> None:
     assert loss.times[1] - loss.times[0] == 1.0
     assert result.table.get("val", "accuracy").steps == [2]
     assert [d.kind for d in result.diagnoses] == ["nan"]
+
+
+def test_sdk_validation_events_take_the_last_training_step() -> None:
+    """A step-less "validation" event (nested metrics, split val) lands on the last step."""
+    records = [metrics(s, loss=1 / s) for s in range(1, 5)]
+    records.append(
+        {
+            "event": "validation",
+            "split": "val",
+            "epoch": 0,
+            "metrics": {"loss": 0.4},
+            "is_best": True,
+        }
+    )
+    result = analyze_records(records)
+    assert result.table.get("val", "loss").steps == [4]
+    assert ("val", "is_best") not in result.table.series

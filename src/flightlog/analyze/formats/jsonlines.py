@@ -13,7 +13,8 @@ A line is a metrics record when it is a JSON object with numeric fields. Recogni
 - a nested ``metrics`` object is flattened;
 - ``"nan"``, ``"inf"``, ``"-inf"`` strings are the non-finite values (as the SDK writes them).
 
-Records without a step get their ordinal (1, 2, 3...) in their run.
+Records without a step get the last step seen in their run (an SDK ``validation`` event
+after the training steps), or their ordinal (1, 2, 3...) when the run logs no steps.
 ``add_record`` is shared with ``flightlog.analyze.analyze_records``.
 """
 
@@ -98,6 +99,7 @@ class RecordSink:
             None: RunBuilder(run_name, split_restarts=split_restarts)
         }
         self._ordinals: dict[str | None, int] = {}
+        self._stepped: set[str | None] = set()
         self.last_builder = self.builders[None]
 
     def add_record(self, record: Mapping[str, Any]) -> bool:
@@ -142,7 +144,12 @@ class RecordSink:
                 step = int(value)
                 break
         if step is None:
-            step = self._ordinals.get(run_key, 0) + 1
+            # after stepped records (an SDK "validation" event), the last step seen;
+            # in a log without steps, the record's ordinal
+            last = self._ordinals.get(run_key, 0)
+            step = last if run_key in self._stepped else last + 1
+        else:
+            self._stepped.add(run_key)
         self._ordinals[run_key] = step
         raw_epoch = record.get("epoch")
         epoch = (
