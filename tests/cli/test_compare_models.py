@@ -107,3 +107,61 @@ def test_unknown_version_lists_the_known_ones(tmp_path) -> None:  # type: ignore
         ],
     )
     assert result.exit_code == 2 and "versions found: 1, 2" in result.stderr
+
+
+def test_compare_from_two_metrics_scrapes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--metrics-before/--metrics-after read /metrics scrapes of a ModelMonitor server."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from flightlog.monitor.metrics import ModelMonitor
+
+    registry = CollectorRegistry()
+    champion, challenger = (
+        ModelMonitor("churn", "1", registry=registry),
+        ModelMonitor("churn", "2", registry=registry),
+    )
+    (tmp_path / "before.txt").write_bytes(generate_latest(registry))
+    for latency in np.random.default_rng(2).lognormal(np.log(0.02), 0.3, 2_000):
+        champion.observe(float(latency))
+        challenger.observe(float(latency) * 3)
+    (tmp_path / "after.txt").write_bytes(generate_latest(registry))
+    result = runner.invoke(
+        app,
+        [
+            "compare-models",
+            "--champion",
+            "1",
+            "--challenger",
+            "2",
+            "--model",
+            "churn",
+            "--metrics-before",
+            str(tmp_path / "before.txt"),
+            "--metrics-after",
+            str(tmp_path / "after.txt"),
+            "--output",
+            "json",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert orjson.loads(result.stdout)["verdict"] == "rollback"
+
+
+def test_two_sources_at_once_are_rejected(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--records and --query together is one clear error."""
+    _write(tmp_path / "p.jsonl", 1.0, 1.0)
+    result = runner.invoke(
+        app,
+        [
+            "compare-models",
+            "--champion",
+            "1",
+            "--challenger",
+            "2",
+            "--records",
+            str(tmp_path / "p.jsonl"),
+            "--query",
+            '{a="b"}',
+        ],
+    )
+    assert result.exit_code == 2 and "exactly one of" in result.stderr

@@ -137,3 +137,69 @@ def test_bad_thresholds_are_rejected() -> None:
     """A confidence level given in percent is rejected by name."""
     with pytest.raises(MonitorError, match="confidence"):
         ComparisonThresholds(confidence=95).validate()
+
+
+def _scrape(registry) -> str:  # type: ignore[no-untyped-def]
+    from prometheus_client import generate_latest
+
+    return generate_latest(registry).decode()
+
+
+def test_metrics_scrapes_give_counts_and_latency_verdict() -> None:
+    """Two /metrics scrapes around a period: error and latency increases decide the verdict."""
+    from prometheus_client import CollectorRegistry
+
+    from flightlog.monitor.compare_metrics import samples_from_metrics
+    from flightlog.monitor.metrics import ModelMonitor, PredictionStatus
+
+    registry = CollectorRegistry()
+    champion, challenger = (
+        ModelMonitor("churn", "1", registry=registry),
+        ModelMonitor("churn", "2", registry=registry),
+    )
+    champion.observe(5.0)  # before the period: must not count
+    before = _scrape(registry)
+    rng = np.random.default_rng(3)
+    for latency in rng.lognormal(np.log(0.02), 0.3, 3_000):
+        champion.observe(float(latency))
+        challenger.observe(float(latency) * 3)
+    for _ in range(30):
+        challenger.observe(0.01, status=PredictionStatus.ERROR)
+    for outcome in [True] * 90 + [False] * 10:
+        champion.record_outcome(outcome)
+    samples = samples_from_metrics(before, _scrape(registry), "churn")
+    assert samples["1"].total == 3_000 and samples["1"].errors == 0
+    assert samples["2"].total == 3_030 and samples["2"].errors == 30
+    assert (samples["1"].correct, samples["1"].labelled) == (90, 100)
+    assert samples["1"].latency_buckets[-1] == (float("inf"), 3_000.0)
+    result = compare_models(samples["1"], samples["2"])
+    p95 = next(metric for metric in result.metrics if metric.name == "latency_p95_seconds")
+    assert p95.difference.low > 1.5 and p95.verdict is MetricVerdict.WORSE
+    assert result.verdict is Verdict.ROLLBACK
+
+
+def test_counter_reset_counts_the_value_after_the_reset() -> None:
+    """A lower counter in the later scrape means a restart: its new value is the increase."""
+    from flightlog.monitor.compare_metrics import samples_from_metrics
+
+    before = 'ml_model_predictions_total{model="m",version="1",status="ok"} 500\n'
+    after = 'ml_model_predictions_total{model="m",version="1",status="ok"} 40\n'
+    assert samples_from_metrics(before, after, "m")["1"].total == 40
+
+
+@pytest.mark.parametrize(
+    ("after", "message"),
+    [
+        ("not { prometheus", "exposition format"),
+        (
+            'ml_model_predictions_total{model="x",version="1",status="ok"} 1\n',
+            "no ml_model_predictions_total",
+        ),
+    ],
+)
+def test_bad_scrapes_are_rejected(after: str, message: str) -> None:
+    """Garbage text and a scrape without the model are MonitorErrors that say what to check."""
+    from flightlog.monitor.compare_metrics import samples_from_metrics
+
+    with pytest.raises(MonitorError, match=message):
+        samples_from_metrics("", after, "m")

@@ -143,3 +143,23 @@ def test_standard_deviation_matches_numpy_even_far_from_zero(offset: float) -> N
     """The median-shifted one-pass formula equals np.std, also for timestamp-like values."""
     values = np.sort(np.random.default_rng(4).normal(offset, 2.5, 10_001))
     assert stats.standard_deviation(values) == pytest.approx(float(np.std(values)), rel=1e-9)
+
+
+def test_histogram_quantiles_agree_with_the_scalar_promql_version() -> None:
+    """The vectorised quantile equals flightlog.monitor.slo.histogram_quantile row by row."""
+    import math
+
+    from flightlog.monitor.slo import histogram_quantile
+
+    bounds = np.array([0.05, 0.1, 0.25, 0.5, math.inf])
+    rows = np.array(
+        [[50, 80, 95, 99, 100], [0, 0, 0, 0, 0], [0, 0, 10, 10, 10], [1, 1, 1, 1, 30]], dtype=float
+    )
+    for q in (0.25, 0.5, 0.95, 0.99):
+        vectorised = stats.histogram_quantiles(rows, bounds, q)
+        for row, value in zip(rows, vectorised, strict=True):
+            expected = histogram_quantile(q, list(zip(bounds.tolist(), row.tolist(), strict=True)))
+            if math.isnan(expected):
+                assert math.isnan(value)
+            else:
+                assert value == pytest.approx(expected)

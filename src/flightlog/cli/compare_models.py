@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -34,6 +35,15 @@ def compare_models_command(
     query: str | None = typer.Option(
         None, "--query", help="LogQL log query returning JSON prediction logs (needs --url)."
     ),
+    metrics_before: Path | None = typer.Option(
+        None,
+        "--metrics-before",
+        help="A /metrics scrape of the model server at the period's start.",
+    ),
+    metrics_after: Path | None = typer.Option(
+        None, "--metrics-after", help="A /metrics scrape at the period's end (with --model)."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model name in the metrics' labels."),
     url: str = typer.Option("http://127.0.0.1:3100", "--url", help="Server for --query."),
     since_secs: float = typer.Option(
         3600.0, "--since-secs", help="With --query: period to compare."
@@ -66,14 +76,20 @@ def compare_models_command(
     )
 
     try:
-        if (records is None) == (query is None):
-            raise MonitorError("give exactly one of --records FILE or --query LOGQL")
-        if records is not None:
-            loaded = _read_jsonl(records)
+        given = [records is not None, query is not None, metrics_after is not None]
+        if sum(given) != 1:
+            raise MonitorError(
+                "give exactly one of --records FILE, --query LOGQL or "
+                "--metrics-before/--metrics-after FILE with --model"
+            )
+        if metrics_after is not None:
+            by_version = _from_metrics(metrics_before, metrics_after, model)
+        elif records is not None:
+            by_version = samples_from_records(_read_jsonl(records), version_field)
         else:
             end_ns = time.time_ns()
             loaded = sources.query_records(url, str(query), end_ns - int(since_secs * 1e9), end_ns)
-        by_version = samples_from_records(loaded, version_field)
+            by_version = samples_from_records(loaded, version_field)
         for version in (champion, challenger):
             if version not in by_version:
                 known = ", ".join(sorted(by_version)[:10]) or "none"
@@ -135,3 +151,18 @@ def _read_jsonl(path: Path) -> list[dict[str, object]]:
     if not loaded:
         raise MonitorError(f"{path}: no records")
     return loaded
+
+
+def _from_metrics(before: Path | None, after: Path, model: str | None) -> dict[str, Any]:
+    from flightlog.errors import MonitorError
+    from flightlog.monitor.compare_metrics import samples_from_metrics
+
+    if before is None or model is None:
+        raise MonitorError("--metrics-after needs --metrics-before and --model")
+    texts = []
+    for path in (before, after):
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise MonitorError(f"{path}: cannot read it as a /metrics scrape ({error})") from error
+    return samples_from_metrics(texts[0], texts[1], model)

@@ -99,6 +99,8 @@ class VersionSample:
     predictions: tuple[Any, ...]
     correct: int = 0
     labelled: int = 0
+    latency_buckets: tuple[tuple[float, float], ...] = ()
+    """Cumulative histogram ``(le, count)`` when latencies come from metrics, not logs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,15 +311,15 @@ def _latency_metrics(
     rng: np.random.Generator,
 ) -> list[MetricComparison]:
     quantiles = np.array([0.5, 0.95, 0.99])
-    a, b = champion.latencies_seconds, challenger.latencies_seconds
-    if a.size == 0 or b.size == 0:
+    estimated_a = _latency_quantiles(champion, quantiles, limits, rng)
+    estimated_b = _latency_quantiles(challenger, quantiles, limits, rng)
+    if estimated_a is None or estimated_b is None:
         return []
-    boot_a = _bootstrap_quantiles(a, quantiles, limits, rng)
-    boot_b = _bootstrap_quantiles(b, quantiles, limits, rng)
+    (point_a, boot_a), (point_b, boot_b) = estimated_a, estimated_b
     alpha = 1 - limits.confidence
     results = []
     for index, q in enumerate(quantiles):
-        estimate_a, estimate_b = float(np.quantile(a, q)), float(np.quantile(b, q))
+        estimate_a, estimate_b = float(point_a[index]), float(point_b[index])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = boot_b[:, index] / boot_a[:, index]
         ratio = Interval(
@@ -342,6 +344,32 @@ def _latency_metrics(
             )
         )
     return results
+
+
+def _latency_quantiles(
+    sample: VersionSample,
+    quantiles: np.ndarray,
+    limits: ComparisonThresholds,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Point estimates and bootstrap replicates (resamples x quantiles), or None without data."""
+    if sample.latencies_seconds.size:
+        points = np.quantile(sample.latencies_seconds, quantiles)
+        return points, _bootstrap_quantiles(sample.latencies_seconds, quantiles, limits, rng)
+    if not sample.latency_buckets or sample.latency_buckets[-1][1] <= 0:
+        return None
+    bounds = np.array([upper for upper, _ in sample.latency_buckets], dtype=np.float64)
+    cumulative = np.array([count for _, count in sample.latency_buckets], dtype=np.float64)
+    total = int(np.rint(cumulative[-1]))
+    per_bucket = np.diff(cumulative, prepend=0.0)
+    # Multinomial resampling of the bucket counts is the bootstrap of a histogram.
+    replicates = np.cumsum(
+        rng.multinomial(total, per_bucket / per_bucket.sum(), size=limits.bootstrap_resamples),
+        axis=1,
+    )
+    points = np.array([stats.histogram_quantiles(cumulative, bounds, q)[0] for q in quantiles])
+    boot = np.column_stack([stats.histogram_quantiles(replicates, bounds, q) for q in quantiles])
+    return points, boot
 
 
 def _bootstrap_quantiles(

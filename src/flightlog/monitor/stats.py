@@ -37,6 +37,7 @@ __all__ = [
     "aligned_counts",
     "bin_counts",
     "chi_square",
+    "histogram_quantiles",
     "jensen_shannon_distance",
     "ks_and_wasserstein",
     "psi",
@@ -175,6 +176,33 @@ def standard_deviation(sorted_values: np.ndarray) -> float:
     shifted = sorted_values - sorted_values[n // 2]
     mean = float(shifted.sum()) / n
     return math.sqrt(max(float(np.dot(shifted, shifted)) / n - mean * mean, 0.0))
+
+
+def histogram_quantiles(cumulative: np.ndarray, bounds: np.ndarray, q: float) -> np.ndarray:
+    """PromQL ``histogram_quantile`` for many histograms at once.
+
+    ``cumulative`` is (histograms, buckets) cumulative counts whose last bucket is +Inf;
+    ``bounds`` the bucket upper bounds. Linear interpolation inside the bucket holding
+    the rank, 0 as the lowest bucket's start, the last finite bound for a rank in +Inf,
+    NaN for an empty histogram.
+    """
+    cumulative = np.atleast_2d(np.asarray(cumulative, dtype=np.float64))
+    totals = cumulative[:, -1]
+    ranks = q * totals
+    index = np.argmax(cumulative >= ranks[:, None], axis=1)
+    rows = np.arange(cumulative.shape[0])
+    upper = bounds[index]
+    lower = np.where(index > 0, bounds[np.maximum(index - 1, 0)], 0.0)
+    lower_count = np.where(index > 0, cumulative[rows, np.maximum(index - 1, 0)], 0.0)
+    count = cumulative[rows, index]
+    in_bucket = count - lower_count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(in_bucket > 0, (ranks - lower_count) / in_bucket, 1.0)
+        values = lower + (upper - lower) * fraction
+    last_finite = bounds[-2] if bounds.shape[0] > 1 else np.nan
+    values = np.where(np.isinf(upper), last_finite, values)
+    values = np.where((index == 0) & (upper <= 0), upper, values)
+    return np.where(totals > 0, values, np.nan)
 
 
 def aligned_counts(
