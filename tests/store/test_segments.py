@@ -329,3 +329,17 @@ def test_format_md_example_reads_segments(store: Store, store_config: StoreConfi
         check=True,
     )
     assert result.stdout.strip() == f"[({start + 1}, 'a'), ({start + 2}, 'b')]"
+
+
+@pytest.mark.parametrize("tenant", ["", ".", "..", "a/b", "x" * 300, "é" * 200, "%"])
+def test_any_tenant_string_gets_its_own_folder(
+    store: Store, store_config: StoreConfig, tenant: str
+) -> None:
+    """Odd, empty and very long tenant IDs are cut to segments inside segments/."""
+    push(store, tenant, batch({"app": "a"}, [1]))
+    push(store, "default", batch({"app": "a"}, [2]))
+    store.flush()
+    (path,) = (p for p in _segments(store_config) if p.parent.name != "default")
+    assert path.parent.parent == store_config.data_dir / "segments"
+    assert len(path.parent.name) <= 120
+    assert [r["ts"] for r in rows(store, tenant)] == [1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Sequence
@@ -63,11 +64,19 @@ class SegmentMeta:
     id: int = 0
 
 
+_MAX_DIR_NAME = 120
+
+
 def tenant_dir_name(tenant: str) -> str:
     """A folder name for any tenant string (see FORMAT.md)."""
-    if tenant in (".", ".."):
-        return tenant.replace(".", "%2E")
-    return quote(tenant, safe="")
+    if tenant in ("", ".", ".."):
+        return tenant.replace(".", "%2E") or "%"
+    name = quote(tenant, safe="")
+    if len(name) > _MAX_DIR_NAME:
+        # File systems cap names at 255 bytes: keep a readable prefix and a hash.
+        digest = hashlib.blake2b(tenant.encode(), digest_size=8).hexdigest()
+        name = f"{name[: _MAX_DIR_NAME - 17]}~{digest}"
+    return name
 
 
 def segment_name(min_ts: int, max_ts: int) -> str:
