@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flightlog.errors import ValidationError
@@ -118,6 +118,7 @@ _entries = st.lists(
 )
 
 
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(_labels, _entries), min_size=1, max_size=3))
 def test_encode_then_decode_is_identity(streams):
     """What encode_loki_json writes, decode_loki_json reads back unchanged."""

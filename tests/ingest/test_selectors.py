@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flightlog.errors import ValidationError
@@ -39,6 +39,7 @@ def test_bad_label_sets_are_invalid_labels(text):
 _names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,10}", fullmatch=True)
 
 
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_names, st.text(max_size=20), max_size=5))
 def test_format_then_parse_is_identity(labels):
     """format_labels and parse_label_set agree on escaping."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 from fastapi import APIRouter, Depends
@@ -63,30 +64,29 @@ def test_push_requires_a_token_bound_to_the_tenant_with_write_role(flightlog_ser
     assert stored_rows(server.data_dir, "default") == []
 
 
-def test_tenants_are_isolated_in_the_store(flightlog_server):
+def test_tenants_are_isolated_in_the_store_and_the_read_api(flightlog_server):
     """What tenant A pushed is invisible to tenant B's reads, labels included."""
+    now = str(time.time_ns())
+    pushes = {"a": {"only_in_a": "alpha"}, "b": {"only_in_b": "beta"}}
     with flightlog_server.client() as http:
-        assert (
-            http.post(
-                "/loki/api/v1/push",
-                json=_push_body("alpha", "secret of a"),
-                headers={"X-Scope-OrgID": "a"},
-            ).status_code
-            == 204
-        )
-        assert (
-            http.post(
-                "/loki/api/v1/push",
-                json=_push_body("beta", "secret of b"),
-                headers={"X-Scope-OrgID": "b"},
-            ).status_code
-            == 204
-        )
+        for tenant, labels in pushes.items():
+            body = {"streams": [{"stream": labels, "values": [[now, f"secret of {tenant}"]]}]}
+            assert (
+                http.post(
+                    "/loki/api/v1/push", json=body, headers={"X-Scope-OrgID": tenant}
+                ).status_code
+                == 204
+            )
+        names = {
+            t: http.get("/loki/api/v1/labels", headers={"X-Scope-OrgID": t}).json()["data"]
+            for t in ("a", "b", "a|b")
+        }
+    assert names == {"a": ["only_in_a"], "b": ["only_in_b"], "a|b": ["only_in_a", "only_in_b"]}
     flightlog_server.stop()
     assert [r[2] for r in stored_rows(flightlog_server.data_dir, "a")] == ["secret of a"]
     with Store.open(StoreConfig(flightlog_server.data_dir), read_only=True) as store:
-        assert store.label_values(["b"], "team", 0, 2**63 - 1) == ["beta"]
-        assert store.label_values(["a", "b"], "team", 0, 2**63 - 1) == ["alpha", "beta"]
+        assert store.label_values(["b"], "only_in_a", 0, 2**63 - 1) == []
+        assert store.label_names(["b"], 0, 2**63 - 1) == ["only_in_b"]
 
 
 @pytest.fixture

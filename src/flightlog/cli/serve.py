@@ -8,6 +8,7 @@ requests finish, the head is flushed to a segment, the store is closed.
 
 from __future__ import annotations
 
+import gc
 import signal
 from pathlib import Path
 
@@ -78,6 +79,12 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     app = create_app(settings, store=store)
+    # A push of 10,000 lines allocates tens of thousands of short-lived objects; with the
+    # default thresholds the collector runs dozens of times per push and re-scans every
+    # long-lived object (modules, the app). Freeze those and collect less often.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
