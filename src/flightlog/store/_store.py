@@ -501,6 +501,7 @@ class Store:
         start_ns: int,
         end_ns: int,
     ) -> list[StreamInfo]:
+        """Matching streams whose time span meets the range, sorted by tenant and labels."""
         return stream_infos(self._snapshots(tenants), matchers, start_ns, end_ns)
 
     def label_names(
@@ -510,6 +511,7 @@ class Store:
         end_ns: int,
         matchers: Sequence[LabelMatcher] = (),
     ) -> list[str]:
+        """Sorted label names of the (matching) streams seen in the range."""
         names: set[str] = set()
         for snapshot in self._snapshots(tenants):
             for labels in matching_streams(snapshot, matchers, start_ns, end_ns).values():
@@ -524,6 +526,7 @@ class Store:
         end_ns: int,
         matchers: Sequence[LabelMatcher] = (),
     ) -> list[str]:
+        """Sorted values of label ``name`` among the (matching) streams seen in the range."""
         values: set[str] = set()
         for snapshot in self._snapshots(tenants):
             for labels in matching_streams(snapshot, matchers, start_ns, end_ns).values():
@@ -538,6 +541,7 @@ class Store:
         start_ns: int,
         end_ns: int,
     ) -> list[dict[str, str]]:
+        """Label sets of streams matching any matcher set, once each, sorted."""
         found: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
         snapshots = self._snapshots(tenants)
         for matchers in matcher_sets:
@@ -553,6 +557,7 @@ class Store:
         start_ns: int,
         end_ns: int,
     ) -> IndexStats:
+        """Loki's ``/index/stats``: segment-granular counts plus the exact head."""
         return stats_of(self._snapshots(tenants), matchers, start_ns, end_ns)
 
     def figures(self) -> StoreFigures:
