@@ -153,7 +153,7 @@ class ServerConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     max_request_secs: float = 30.0
-    """A push or query taking longer than this gets HTTP 503."""
+    """A request body not fully received within this many seconds gets HTTP 408."""
     maintenance_interval_secs: float = 10.0
     """How often the background job cuts segments and applies retention."""
 
