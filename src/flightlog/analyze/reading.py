@@ -27,7 +27,7 @@ from flightlog.errors import AnalyzeError
 
 __all__ = ["CHUNK_BYTES", "iter_text_chunks", "normalize", "open_log", "read_sample"]
 
-CHUNK_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
