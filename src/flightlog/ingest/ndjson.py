@@ -22,6 +22,8 @@ from flightlog.model import Labels, PushRequest, StreamBatch
 __all__ = ["decode_ndjson", "encode_ndjson"]
 
 _STR = {str}
+_NO_LABELS: dict[str, str] = {}
+_BAD_LABELS = '"labels" must be an object of string values'
 
 
 class _Columns:
@@ -40,11 +42,12 @@ def _fail(number: int, message: str) -> ValidationError:
 def decode_ndjson(body: bytes, tenant: str, now_ns: int) -> PushRequest:
     """Decode an NDJSON body; entries without ``ts`` get ``now_ns``."""
     groups: dict[tuple[tuple[str, Any], ...], _Columns] = {}
+    loads = orjson.loads
     for number, raw in enumerate(body.split(b"\n"), start=1):
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         try:
-            obj = orjson.loads(raw)
+            obj = loads(raw)
         except orjson.JSONDecodeError as exc:
             raise _fail(number, f"not valid JSON: {exc}") from None
         if type(obj) is not dict:
@@ -52,23 +55,34 @@ def decode_ndjson(body: bytes, tenant: str, now_ns: int) -> PushRequest:
         line = obj.get("line")
         if type(line) is not str:
             raise _fail(number, '"line" must be a string')
-        labels = obj.get("labels", {})
-        if type(labels) is not dict or set(map(type, labels.values())) - _STR:
-            raise _fail(number, '"labels" must be an object of string values')
+        labels = obj.get("labels", _NO_LABELS)
+        if type(labels) is not dict:
+            raise _fail(number, _BAD_LABELS)
+        key = tuple(labels.items())
+        try:
+            columns = groups.get(key)
+        except TypeError:  # a list or object as a label value is unhashable
+            raise _fail(number, _BAD_LABELS) from None
+        if columns is None:
+            # Label values are checked once per distinct label set, not once per line.
+            if set(map(type, labels.values())) - _STR:
+                raise _fail(number, _BAD_LABELS)
+            columns = groups[key] = _Columns()
         metadata = obj.get("metadata")
         if metadata is not None and (
             type(metadata) is not dict or set(map(type, metadata.values())) - _STR
         ):
             raise _fail(number, '"metadata" must be an object of string values')
         ts = obj.get("ts")
-        try:
-            ts_ns = now_ns if ts is None else parse_timestamp_ns(ts)
-        except ValueError as exc:
-            raise _fail(number, str(exc)) from None
-        key = tuple(labels.items())
-        columns = groups.get(key)
-        if columns is None:
-            columns = groups[key] = _Columns()
+        if type(ts) is int and ts >= 0:
+            ts_ns = ts
+        elif ts is None:
+            ts_ns = now_ns
+        else:
+            try:
+                ts_ns = parse_timestamp_ns(ts)
+            except ValueError as exc:
+                raise _fail(number, str(exc)) from None
         columns.ts_ns.append(ts_ns)
         columns.lines.append(line)
         columns.metadata.append(metadata or None)
