@@ -206,3 +206,15 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     )
     result = _promtool("check", "rules", "dashboard.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_module_prints_rules_and_dashboard(capsys) -> None:  # type: ignore[no-untyped-def]
+    """python -m flightlog.monitor.exports prints either file; anything else is usage + exit 2."""
+    from flightlog.monitor.exports import main
+
+    assert main(["rules"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["groups"][0]["name"] == "flightlog-model-serving"
+    assert main(["dashboard"]) == 0
+    assert orjson.loads(capsys.readouterr().out)["schemaVersion"] == 39
+    assert main(["nonsense"]) == 2
+    assert "usage" in capsys.readouterr().err

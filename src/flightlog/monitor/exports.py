@@ -327,3 +327,26 @@ def _query_variable(name: str, query: str, datasource: dict[str, str]) -> dict[s
         "hide": 0,
         "sort": 1,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m flightlog.monitor.exports rules|dashboard``: print the file to stdout."""
+    import sys
+
+    import orjson
+
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments == ["rules"]:
+        sys.stdout.write(alert_rules_yaml())
+        return 0
+    if arguments == ["dashboard"]:
+        sys.stdout.write(
+            orjson.dumps(grafana_dashboard(), option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
+        return 0
+    sys.stderr.write("usage: python -m flightlog.monitor.exports rules|dashboard\n")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
