@@ -2,8 +2,8 @@
 
 Measured in one run, each against a baseline measured in the same run:
 
-* ``Run.log_batch`` with 5 metrics (hot path; target <= 5 us/call), caller side and
-  including the background writer's work;
+* ``Run.log_batch`` with 5 metrics (hot path; target <= 5 us/call): the calling thread's
+  CPU time, and the whole process's CPU time including the background writer's work;
 * one ``logging`` call through flightlog's ``JSONFormatter`` vs the same call through
   python-json-logger, structlog's ``JSONRenderer`` and loguru ``serialize=True``
   (target: ours <= 0.5 x python-json-logger), plus ``format()`` alone;
@@ -83,15 +83,17 @@ def bench_log_batch(calls: int, workdir: Path) -> None:
             bare(step=i, epoch=1, loss=0.5, accuracy=0.9, lr=1e-3, grad_norm=1.2, batch_time=0.01)
 
     base = "bare python call, same args (baseline)"
-    report(base, per_call_us(bare_loop, calls, clock=time.perf_counter))
+    # The caller's own CPU time (time.thread_time): what the training thread pays, without
+    # the writer thread's work, which the next line counts.
+    report(base, per_call_us(bare_loop, calls, clock=time.thread_time))
     report(
-        "Run.log_batch, 5 metrics (caller, wall)",
-        per_call_us(loop, calls, clock=time.perf_counter),
+        "Run.log_batch, 5 metrics (caller thread CPU)",
+        per_call_us(loop, calls, clock=time.thread_time),
         base,
         "target <= 5 us",
     )
     report(
-        "Run.log_batch incl. writer thread (CPU)",
+        "Run.log_batch incl. writer thread (process CPU)",
         per_call_us(loop_and_drain, calls),
         "bare python call, same args (baseline)",
     )
@@ -217,9 +219,9 @@ def bench_trackers(calls: int, workdir: Path) -> None:
                     mlflow.log_metric("loss", 0.5, step=i)
 
             report("mlflow.log_metric (local file store)", per_call_us(mlflow_loop, n, repeats=1))
-            if "Run.log_batch, 5 metrics (caller, wall)" in RESULTS:
+            if "Run.log_batch, 5 metrics (caller thread CPU)" in RESULTS:
                 ratio = (
-                    RESULTS["Run.log_batch, 5 metrics (caller, wall)"]
+                    RESULTS["Run.log_batch, 5 metrics (caller thread CPU)"]
                     / RESULTS["mlflow.log_metric (local file store)"]
                 )
                 print(f"  log_batch / mlflow.log_metric = {ratio:.4f}  (target <= 0.05)")

@@ -187,6 +187,14 @@ def test_run_metrics_are_shipped_with_run_id_label(
     ]
     assert [m["step"] for _, m in metrics] == [0, 1, 2, 3, 4]
     assert all(labels["run_id"] == run.run_id for labels, _ in metrics)
+    from flightlog.sdk.formatter import format_ts_ns
+
+    shipped = [(ts, orjson.loads(line)) for _, ts, line, _ in recording_server.entries()]
+    assert all(
+        format_ts_ns(int(ts)) == event["ts"]
+        for ts, event in shipped
+        if event.get("event") == "metrics"
+    )
 
 
 def test_configure_rejects_a_server_that_is_not_a_url() -> None:

@@ -107,8 +107,8 @@ class Run:
         if active is not None and active.shipper is not None:
             shipper, labels = active.shipper, {**active.labels, "run_id": self.run_id}
 
-            def ship(record: Mapping[str, Any]) -> None:
-                shipper.submit(event_to_entry(record, labels, self.clock.time_ns()))
+            def ship(record: Mapping[str, Any], ts_ns: int) -> None:
+                shipper.submit(event_to_entry(record, labels, ts_ns))
 
         # The summary is no event stream: only redaction (not sampling) applies to it.
         self._redactors = tuple(p for p in processors if isinstance(p, Redactor))

@@ -80,7 +80,7 @@ class RunWriter:
         policy: RotationPolicy | None,
         level: int,
         processors: Sequence[Processor],
-        ship: Callable[[Mapping[str, Any]], None] | None,
+        ship: Callable[[Mapping[str, Any], int], None] | None,
         flush_interval_secs: float,
         training_log_every_n_steps: int,
     ) -> None:
@@ -215,7 +215,7 @@ class RunWriter:
                 f"{record['ts'][:23]}Z INFO     batch epoch={epoch} step={step} {text}\n".encode()
             )
         if self.ship is not None:
-            self.ship(record)
+            self.ship(record, ts_ns)
 
     def _slow_metrics(self, record: dict[str, Any], names: list[str]) -> bool:
         """Redact text metrics and add non-float numbers to the stats; False: dropped."""
