@@ -153,3 +153,15 @@ def test_follow_refreshes_the_out_file_and_stops_on_interrupt(tmp_path: Path) ->
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+
+
+def test_threshold_overrides() -> None:
+    """--set changes a threshold; a bad one is a one-line error naming the choices."""
+    log = str(GOLDEN / "sklearn" / "mlp_plateau.log")
+    default = orjson.loads(invoke(log, "-o", "json").stdout)
+    relaxed = orjson.loads(invoke(log, "-o", "json", "--set", "plateau.window=1000").stdout)
+    assert [d["kind"] for d in default["runs"][0]["diagnoses"]] == ["plateau"]
+    assert relaxed["runs"][0]["diagnoses"] == []
+    bad = invoke(log, "--set", "plateau.windw=3")
+    assert bad.exit_code == 1
+    assert "use one of min_points, min_relative_improvement, window" in bad.output

@@ -45,6 +45,12 @@ def analyze(
     max_points: int | None = typer.Option(
         None, "--max-points", help="Downsample each curve to about this many points (json/html)."
     ),
+    thresholds: list[str] | None = typer.Option(
+        None,
+        "--set",
+        help="Override a diagnosis threshold, e.g. --set plateau.window=20 --set spike.z_threshold=6 "
+        "(names and defaults: flightlog.analyze.diagnose.params).",
+    ),
     list_formats: bool = typer.Option(False, "--list-formats", help="List the formats and exit."),
 ) -> None:
     """Parse training logs (Keras, Hugging Face, Lightning, XGBoost, LightGBM, scikit-learn,
@@ -73,13 +79,21 @@ def analyze(
         _fail(console, "--follow takes exactly one log path")
     if interval_secs <= 0:
         _fail(console, f"--interval-secs must be > 0, got {interval_secs}")
+    from flightlog.analyze.diagnose.params import params_with
+
+    try:
+        params = params_with(thresholds or [])
+    except ValueError as exc:
+        _fail(console, str(exc))
     try:
         if follow:
-            _follow(paths[0], format_name, output, out, alert_webhook, interval_secs, max_points)
+            _follow(
+                paths[0], format_name, output, out, alert_webhook, interval_secs, max_points, params
+            )
             return
         from flightlog.analyze import analyze_path
 
-        analyses = [analyze_path(path, format_name) for path in paths]
+        analyses = [analyze_path(path, format_name, params) for path in paths]
     except AnalyzeError as exc:
         _fail(console, str(exc))
     _write(analyses, output, out, max_points)
@@ -129,6 +143,7 @@ def _follow(
     webhook: str | None,
     interval_secs: float,
     max_points: int | None,
+    params: object,
 ) -> None:
     from rich.console import Console
     from rich.live import Live
@@ -137,7 +152,7 @@ def _follow(
     from flightlog.analyze.follow import DiagnosisAlerter, LogFollower
     from flightlog.analyze.render import render_text
 
-    follower = LogFollower(path, format_name)
+    follower = LogFollower(path, format_name, params)  # type: ignore[arg-type]
     alerter = (
         DiagnosisAlerter(webhook, on_error=lambda m: typer.echo(f"warning: {m}", err=True))
         if webhook

@@ -7,7 +7,7 @@ curve being checked (an epoch for Keras, an eval for Hugging Face, a round for b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 __all__ = [
     "DiagnosisParams",
@@ -17,6 +17,7 @@ __all__ = [
     "SlowDataParams",
     "SpikeParams",
     "StallParams",
+    "params_with",
 ]
 
 
@@ -93,3 +94,35 @@ class DiagnosisParams:
     spike: SpikeParams = field(default_factory=SpikeParams)
     stall: StallParams = field(default_factory=StallParams)
     slow_data: SlowDataParams = field(default_factory=SlowDataParams)
+
+
+def params_with(overrides: list[str], base: DiagnosisParams | None = None) -> DiagnosisParams:
+    """``base`` with ``group.field=value`` overrides applied (``plateau.window=20``).
+
+    Raises ``ValueError`` naming the bad override and the valid choices.
+    """
+    params = base or DiagnosisParams()
+    for override in overrides:
+        name, sep, raw = override.partition("=")
+        group_name, dot, field_name = name.strip().partition(".")
+        groups = {f.name for f in fields(DiagnosisParams)}
+        if not sep or not dot or group_name not in groups:
+            raise ValueError(
+                f"threshold override {override!r} is not group.field=value with group one of "
+                f"{', '.join(sorted(groups))} (e.g. plateau.window=20)"
+            )
+        group = getattr(params, group_name)
+        kinds = {f.name: f.type for f in fields(group)}
+        if field_name not in kinds:
+            raise ValueError(
+                f"{group_name} has no threshold {field_name!r}: use one of {', '.join(sorted(kinds))}"
+            )
+        current = getattr(group, field_name)
+        try:
+            value = type(current)(raw.strip())
+        except ValueError:
+            raise ValueError(
+                f"threshold {name} needs a {type(current).__name__}, got {raw!r}"
+            ) from None
+        params = replace(params, **{group_name: replace(group, **{field_name: value})})
+    return params
