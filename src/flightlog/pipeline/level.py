@@ -3,7 +3,8 @@
 Levels are ``trace``, ``debug``, ``info``, ``warning``, ``error``, ``critical``: ``WARN``,
 ``warning`` and ``W`` become ``warning``; ``FATAL``, ``CRITICAL``, ``PANIC``, ``EMERG``
 become ``critical``. The stage looks in the record's fields (``level``, ``lvl``,
-``severity``, ``levelname``, ...) then, if asked, for a level word in the line itself.
+``severity``, ``levelname``, ...), then in labels of those names, then, if asked, for a
+level word in the line itself.
 """
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ class LevelStage(Stage):
                 raw = record.fields.get(name)
                 if raw is not None:
                     raw_seen = True
+                    level = normalize_level(raw)
+                    if level is not None:
+                        break
+        if level is None and record.labels:
+            # Clients such as python-logging-loki send the level as a label (`severity`).
+            for name in self.fields:
+                raw = record.labels.get(name)
+                if raw is not None:
                     level = normalize_level(raw)
                     if level is not None:
                         break

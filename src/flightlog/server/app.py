@@ -42,6 +42,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "health",
     "metrics",
     "push",
+    "pipeline",
+    "otlp",
     "query",
     "rules",
     "alertmanager",

@@ -23,6 +23,7 @@ from flightlog.errors import ValidationError
 from flightlog.ingest import PreparedPush, PushFormat, loki_push_format
 from flightlog.ingest.body import check_size
 from flightlog.ingest.reasons import RATE_LIMITED, STREAM_LIMIT
+from flightlog.pipeline.tenants import run_tenant_pipeline
 from flightlog.server.deps import get_services, require_role
 from flightlog.server.errors import HTTPError, error_response
 from flightlog.server.services import Services
@@ -60,9 +61,10 @@ def _ingest(
     prepared = services.ingestor.prepare(push_format, body, encoding, tenant)
     metrics.entries_received.labels(tenant).inc(prepared.received_entries)
     stored = 0
-    if prepared.request.streams:
+    request = run_tenant_pipeline(services.extras, prepared.request)
+    if request.streams:
         started = time.perf_counter()
-        result = services.store.append(prepared.request)
+        result = services.store.append(request)
         metrics.append_seconds.observe(time.perf_counter() - started)
         prepared.rejections.merge(result.rejected)
         for reason, sample in zip(result.rejected, result.samples, strict=False):
