@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -171,6 +172,82 @@ def test_email_arrives_at_real_smtp_server(tmp_path: Path) -> None:
     assert received[0]["To"] == "oncall@example.com"
     assert received[0]["Subject"] == "[FIRING:1] HighErrorRate"
     assert "Runbook: http://runbook/x" in received[0].get_payload()
+
+
+def test_email_over_starttls(tmp_path: Path) -> None:
+    """With STARTTLS offered (self-signed cert from openssl), the email is sent encrypted."""
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed: cannot make a certificate for the STARTTLS server")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    received: list = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+            received.append(message)
+
+    port = free_port()
+    controller = Controller(
+        Collect(), hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+    )
+    controller.start()
+    try:
+        svc = service(
+            tmp_path,
+            [
+                {
+                    "name": "tls",
+                    "email_configs": [
+                        {
+                            "to": "a@b.c",
+                            "from": "fl@b.c",
+                            "smarthost": f"127.0.0.1:{port}",
+                            "tls_config": {"ca_file": str(cert)},
+                        }
+                    ],
+                }
+            ],
+        )
+        try:
+            svc.put([alert()])
+            deadline = time.monotonic() + 10
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            svc.stop()
+    finally:
+        controller.stop()
+    assert received and received[0]["Subject"] == "[FIRING:1] HighErrorRate"
 
 
 def test_email_requires_tls_unless_disabled(tmp_path: Path) -> None:

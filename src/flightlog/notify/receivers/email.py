@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers import text
@@ -33,6 +36,16 @@ def message(notification: Notification, external_url: str) -> EmailMessage:
     return msg
 
 
+def _tls_context(options: Mapping[str, Any]) -> ssl.SSLContext:
+    """Verify the server's certificate unless ``tls_config.insecure_skip_verify`` (as in Alertmanager)."""
+    tls = dict(options.get("tls_config") or {})
+    context = ssl.create_default_context(cafile=tls.get("ca_file") or None)
+    if tls.get("insecure_skip_verify"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def send(
     notification: Notification, external_url: str, timeout_s: float, client: object = None
 ) -> None:
@@ -48,7 +61,7 @@ def send(
         ) as smtp:
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls()
+                smtp.starttls(context=_tls_context(options))
                 smtp.ehlo()
             elif require_tls:
                 raise DeliveryFailed(
