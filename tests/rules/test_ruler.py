@@ -178,3 +178,37 @@ def test_api_groups_persist(tmp_path: Path) -> None:
     ]
     assert again.delete_groups("team-a", "ns1") == 1
     assert again.groups() == []
+
+
+def test_starter_rules_evaluate_and_catch_ml_failures(tmp_path: Path, store: Store) -> None:
+    """`rules init`'s file runs cleanly on real data: OOM and a silent training run fire."""
+    from flightlog.rules.starter import STARTER_RULES
+
+    def push(labels: dict[str, str], at_ns: int, line: str) -> None:
+        batch = StreamBatch(canonical_labels(labels), [at_ns], [line], [None])
+        store.append(PushRequest("default", (batch,)))
+
+    push({"service": "trainer", "run_id": "r1"}, T0 - 40 * 60 * S, "epoch 1 done")
+    push(
+        {"service": "trainer", "run_id": "r2"},
+        T0 - 30 * S,
+        "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB",
+    )
+    sent: list[Alert] = []
+    ruler = Ruler(
+        EngineQuerier(Engine(store)),
+        RulesStateDB(tmp_path / "r.db"),
+        notify=sent.extend,
+        file_groups=parse_rule_groups(STARTER_RULES, "starter.yaml"),
+    )
+    ruler.run_due(T0)
+    errors = {
+        rule: h.last_error
+        for _, health, _, _, _ in ruler.snapshot()
+        for rule, h in health.items()
+        if h.health != "ok"
+    }
+    assert errors == {}
+    fired = {(a.name, a.labels.get("run_id")) for a in sent}
+    assert ("CudaOutOfMemory", "r2") in fired and ("TrainingJobSilent", "r1") in fired
+    assert ("TrainingJobSilent", "r2") not in fired
