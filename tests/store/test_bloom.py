@@ -85,3 +85,35 @@ def test_scan_sources_skips_segments_without_the_needle(store: Store) -> None:
     assert len(kept) <= 2
     both = store.scan_sources(["t"], [], 0, 10_000, needles=[traces[3], traces[4]]).segment_paths
     assert len(both) <= 1
+
+
+def test_blooms_load_from_the_catalog_after_reopen(tmp_path) -> None:
+    """After a restart (and in a read-only store) needle searches still prune."""
+    from flightlog.store import StoreConfig
+
+    config = StoreConfig(data_dir=tmp_path / "d", fsync=False)
+    traces = [secrets.token_hex(16) for _ in range(4)]
+    with Store.open(config) as store:
+        for i, trace in enumerate(traces):
+            push(store, "t", batch({"app": "a"}, [i], [f"GET /x trace={trace}"]))
+            store.flush()
+    for read_only in (False, True):
+        with Store.open(config, read_only=read_only) as store:
+            kept = store.scan_sources(["t"], [], 0, 100, needles=[traces[2]]).segment_paths
+            assert [p.name[:20] for p in kept] == [f"{2:020d}"]
+
+
+def test_bloom_cache_is_bounded() -> None:
+    """The cache drops least recently used blooms beyond its byte budget."""
+    from flightlog.store._bloom import BloomCache
+
+    loads: list[int] = []
+
+    def load(segment_id: int) -> bytes:
+        loads.append(segment_id)
+        return bytes(100)
+
+    cache = BloomCache(load, max_bytes=250)
+    for segment_id in (1, 2, 1, 3, 1, 2):
+        assert cache.get(segment_id) == bytes(100)
+    assert loads == [1, 2, 3, 2]

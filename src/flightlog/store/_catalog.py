@@ -7,6 +7,7 @@ writes. Only the store's maintenance path (cut, retention, delete) writes here.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -47,6 +48,9 @@ class Catalog:
 
     def __init__(self, path: Path, *, fsync: bool, read_only: bool = False) -> None:
         self.path = path
+        # Blooms are read from query threads while maintenance writes: a second
+        # connection keeps the two from sharing one sqlite3 object.
+        self._read_lock = threading.Lock()
         try:
             if read_only:
                 self._db = sqlite3.connect(
@@ -67,7 +71,11 @@ class Catalog:
             raise StoreError(
                 f"cannot open the catalog {path}: {exc}: is this a flightlog data dir?"
             ) from exc
+        self._reader = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30
+        )
         if row is None or row[0] != FORMAT_VERSION:
+            self._reader.close()
             self._db.close()
             raise StoreError(
                 f"the catalog {path} has format version {row[0] if row else None!r}, this"
@@ -75,6 +83,7 @@ class Catalog:
             )
 
     def close(self) -> None:
+        self._reader.close()
         self._db.close()
 
     def data_version(self) -> int:
@@ -90,6 +99,17 @@ class Catalog:
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the catalog {self.path}: {exc}") from exc
+
+    def load_bloom(self, segment_id: int) -> bytes:
+        """The bloom blob of one segment (empty when the segment is gone)."""
+        with self._read_lock:
+            try:
+                row = self._reader.execute(
+                    "SELECT bloom FROM segments WHERE id = ?", (segment_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the catalog {self.path}: {exc}") from exc
+        return bytes(row[0]) if row and row[0] else b""
 
     def flushed_seqs(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT tenant, flushed_seq FROM wal_state").fetchall())
@@ -123,12 +143,12 @@ class Catalog:
                 line_bytes=row[7],
                 created_ns=row[8],
                 streams=spans.get(row[0], {}),
-                bloom=row[9] or b"",
+                bloom=b"",  # loaded on demand (load_bloom), blooms can add up to a lot
                 id=row[0],
             )
             for row in self._db.execute(
                 "SELECT id, tenant, path, min_ts, max_ts, rows, bytes, line_bytes, created_ns,"
-                " bloom FROM segments ORDER BY min_ts"
+                " NULL FROM segments ORDER BY min_ts"
             )
         ]
 

@@ -9,6 +9,7 @@ Rows still in the head are first cut to a segment, so the WAL cannot bring them 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -137,7 +138,7 @@ def _rewrite(store: Store, tenant: str, segments: Sequence[SegmentMeta], mask: R
             streams={tenant: moved},
             drop_streams={tenant: gone},
         )
-        store._segments[tenant] = kept + committed
+        store._segments[tenant] = kept + [_without_bloom(store, m) for m in committed]
         for sid in gone:
             del known[sid]
         for sid, state in moved.items():
@@ -145,6 +146,12 @@ def _rewrite(store: Store, tenant: str, segments: Sequence[SegmentMeta], mask: R
     for seg in dropped:
         store._retire(store.config.data_dir / seg.path)
     return removed
+
+
+def _without_bloom(store: Store, meta: SegmentMeta) -> SegmentMeta:
+    """Hand a new segment's bloom to the cache; the in-memory index keeps no blobs."""
+    store._blooms.put(meta.id, meta.bloom)
+    return replace(meta, bloom=b"")
 
 
 def _first_ts_by_stream(segments: Sequence[SegmentMeta], head: TenantHead | None) -> dict[int, int]:
@@ -254,6 +261,7 @@ def compact(store: Store) -> int:
             ]
             meta = write(store, tenant, pa.concat_tables(tables))
             (added,) = store._catalog.commit_changes(add=[meta], remove=[s.id for s in group])
+            added = _without_bloom(store, added)
             gone = {s.id for s in group}
             with store._lock:
                 kept = [s for s in store._segments.get(tenant, []) if s.id not in gone]

@@ -6,7 +6,7 @@ never block appends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,7 @@ def scan(
     start_ns: int,
     end_ns: int,
     needles: Sequence[str],
+    bloom_of: Callable[[SegmentMeta], bytes],
 ) -> ScanSources:
     streams: dict[int, dict[str, str]] = {}
     paths: list[Path] = []
@@ -80,8 +81,10 @@ def scan(
             continue
         streams.update(ids)
         for seg in _segment_candidates(snapshot, ids, start_ns, end_ns):
-            if needles and seg.bloom and not might_contain(seg.bloom, needles):
-                continue
+            if needles:
+                bloom = bloom_of(seg)
+                if bloom and not might_contain(bloom, needles):
+                    continue
             paths.append(data_dir / seg.path)
         head = filter_table(snapshot.head, list(ids), start_ns, end_ns)
         if head.num_rows:

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from flightlog.errors import StoreError
 from flightlog.model import Direction, LabelMatcher, Labels, PushRequest, StreamBatch
 
 from . import _maintenance
+from ._bloom import BloomCache
 from ._catalog import Catalog
 from ._config import StoreConfig
 from ._fingerprint import stream_fingerprint
@@ -66,6 +68,8 @@ class Store:
         self._wal: WalWriter | None = None
         self._catalog: Catalog | None = None
         self._catalog_version = -1
+        self._refresh_lock = threading.Lock()
+        self._blooms = BloomCache(self._load_bloom)
         self._closed = False
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -131,13 +135,21 @@ class Store:
             self._lock_fd = None
             raise
 
+    def _load_bloom(self, segment_id: int) -> bytes:
+        assert self._catalog is not None
+        return self._catalog.load_bloom(segment_id)
+
     def _refresh_from_catalog(self) -> None:
         assert self._catalog is not None
-        version = self._catalog.data_version()
+        with self._refresh_lock:
+            self._refresh_locked(self._catalog)
+
+    def _refresh_locked(self, catalog: Catalog) -> None:
+        version = catalog.data_version()
         if version == self._catalog_version:
             return
         segments: dict[str, list[SegmentMeta]] = {}
-        metas, streams = self._catalog.load_all()
+        metas, streams = catalog.load_all()
         for meta in metas:
             segments.setdefault(meta.tenant, []).append(meta)
         with self._lock:
@@ -361,6 +373,8 @@ class Store:
                     head.rows = sum(b.num_rows for b in head.batches)
                     head.first_append_ns = head.first_append_ns or self._clock()
                 raise
+            self._blooms.put(added.id, added.bloom)
+            added = replace(added, bloom=b"")
             with self._lock:
                 self._segments.setdefault(tenant, []).append(added)
                 head.flushing = []
@@ -459,7 +473,13 @@ class Store:
     ) -> ScanSources:
         """Segments and head rows a query engine must scan (``start_ns <= ts < end_ns``)."""
         return scan(
-            self.config.data_dir, self._snapshots(tenants), matchers, start_ns, end_ns, needles
+            self.config.data_dir,
+            self._snapshots(tenants),
+            matchers,
+            start_ns,
+            end_ns,
+            needles,
+            lambda seg: self._blooms.get(seg.id),
         )
 
     def select(
