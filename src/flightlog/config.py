@@ -79,6 +79,7 @@ EXTENSION_SECTIONS: tuple[str, ...] = (
     "rules",
     "sdk",
     "slos",
+    "syslog",
     "ui",
 )
 """Top-level sections other packages own; kept raw in ``Config.sections``."""

@@ -44,6 +44,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "push",
     "pipeline",
     "otlp",
+    "syslog",
     "query",
     "rules",
     "alertmanager",
