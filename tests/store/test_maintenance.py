@@ -98,3 +98,18 @@ def test_read_only_on_missing_dir_says_what_to_do(tmp_path) -> None:
 
     with pytest.raises(StoreError, match="no flightlog store"):
         Store.open(StoreConfig(tmp_path / "nothing"), read_only=True)
+
+
+def test_compaction_keeps_distant_times_apart(store: Store) -> None:
+    """Small segments hours apart are not merged into one wide segment."""
+    hour = 3600 * 1_000_000_000
+    for i in range(8):
+        push(store, "t", batch({"app": "a"}, [i * 10]))
+        store.flush()
+    for i in range(8):
+        push(store, "t", batch({"app": "a"}, [5 * hour + i]))
+        store.flush()
+    assert store.compact() == 16
+    assert store.figures().segments == 2
+    sources = store.scan_sources(["t"], [], 5 * hour, 6 * hour)
+    assert len(sources.segment_paths) == 1

@@ -226,12 +226,16 @@ def delete(
 COMPACT_MIN_SEGMENTS = 8
 """A tenant's small segments are merged once there are at least this many."""
 
+COMPACT_SPAN_NS = 2 * 3600 * _NS
+"""A merged segment spans at most this much time, so time pruning stays useful."""
+
 
 def compact(store: Store) -> int:
     """Merge each tenant's small segments (under 1/4 of a full one); returns segments merged.
 
     Segments are merged in time order into files of at most half ``max_segment_bytes`` of
-    line bytes, so age-based cuts of quiet tenants do not leave thousands of tiny files.
+    line bytes covering at most 2 hours, so age-based cuts of quiet tenants do not leave
+    thousands of tiny files.
     """
     assert store._catalog is not None
     limit = store.config.max_segment_bytes // 2
@@ -248,7 +252,8 @@ def compact(store: Store) -> int:
         groups: list[list[SegmentMeta]] = [[]]
         size = 0
         for seg in small:
-            if groups[-1] and size + seg.line_bytes > limit:
+            too_far = groups[-1] and seg.max_ts - groups[-1][0].min_ts > COMPACT_SPAN_NS
+            if groups[-1] and (size + seg.line_bytes > limit or too_far):
                 groups.append([])
                 size = 0
             groups[-1].append(seg)
