@@ -54,7 +54,7 @@ def generate(lines: int) -> Path:
 
 def load_store(source: Path, lines: int) -> tuple[Store, int]:
     """A store holding the generated lines (built once, reused); returns it and the last ts."""
-    directory = HERE / "data" / f"rules_store_{lines}"
+    directory = HERE / "data" / f"rules_store_v2_{lines}"
     marker = directory / "LOADED"
     if marker.exists():
         last_ts = int(marker.read_text())
@@ -84,6 +84,8 @@ def load_store(source: Path, lines: int) -> tuple[Store, int]:
             text.append(item["line"])
             if count % 20_000 == 0:
                 flush_batch(store)
+                # As a running server does: cut a segment every 5 minutes of (data) time.
+                store.maybe_cut()
     flush_batch(store)
     store.flush()
     marker.write_text(str(last_ts))

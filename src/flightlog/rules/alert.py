@@ -73,10 +73,11 @@ class Alert:
     ends_at: float | None = None
     generator_url: str = ""
     updated_at: float = 0.0
+    # Computed once: the dispatcher asks for it several times per alert per flush.
+    fingerprint: str = field(init=False, repr=False, compare=False, default="")
 
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.labels)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fingerprint", fingerprint(self.labels))
 
     @property
     def name(self) -> str:
