@@ -67,8 +67,9 @@ def _ingest(
         result = services.store.append(request)
         metrics.append_seconds.observe(time.perf_counter() - started)
         prepared.rejections.merge(result.rejected)
-        for reason, sample in zip(result.rejected, result.samples, strict=False):
-            prepared.rejections.examples.setdefault(reason, sample)
+        if result.samples:  # the store explains its (only) reason, too_far_behind
+            for reason in result.rejected:
+                prepared.rejections.examples.setdefault(reason, result.samples[0])
         stored = result.accepted
         metrics.entries_stored.labels(tenant).inc(stored)
         if not result.rejected:
