@@ -212,3 +212,17 @@ def test_starter_rules_evaluate_and_catch_ml_failures(tmp_path: Path, store: Sto
     fired = {(a.name, a.labels.get("run_id")) for a in sent}
     assert ("CudaOutOfMemory", "r2") in fired and ("TrainingJobSilent", "r1") in fired
     assert ("TrainingJobSilent", "r2") not in fired
+
+
+def test_file_namespaces_are_not_api_managed(tmp_path: Path) -> None:
+    """File groups are listed as file namespaces; deleting an API group forgets its alert state."""
+    file_group = parse_rule_groups(RULES, "rules.yaml")
+    ruler = Ruler(lambda e, t, n: [], RulesStateDB(tmp_path / "r.db"), file_groups=file_group)
+    assert ruler.file_namespaces("default") == {"rules.yaml"}
+    ruler.put_group("default", "ns", "name: g\nrules:\n  - alert: X\n    expr: vector(1)\n")
+    (api_group,) = [g for g in ruler.groups() if g.namespace == "ns"]
+    ruler.evaluate_group(api_group, T0)
+    assert ruler.state.load_alerts(api_group.key, "X")
+    assert ruler.delete_groups("default", "ns", "g") == 1
+    assert ruler.state.load_alerts(api_group.key, "X") == {}
+    assert [g.namespace for g in ruler.groups()] == ["rules.yaml"]

@@ -149,16 +149,17 @@ class Ruler:
         return group
 
     def delete_groups(self, tenant: str, namespace: str, name: str | None = None) -> int:
+        """Delete API-managed groups (a whole namespace, or one group); returns how many."""
         removed = self.state.delete_groups(tenant, namespace, name)
-        for group in self.groups(tenant):
-            if (
-                group.namespace == namespace
-                and (name is None or group.name == name)
-                and group.source == namespace
-            ):
-                self.state.forget_group(group.key)
+        before = set(self._runs)
         self._reload()
+        for key in before - set(self._runs):
+            self.state.forget_group(key)
         return removed
+
+    def file_namespaces(self, tenant: str) -> set[str]:
+        """Namespaces that come from files or config (not writable through the API)."""
+        return {g.namespace for g in self._file_groups if g.tenant == tenant}
 
     # ---- evaluation -------------------------------------------------------------------
 

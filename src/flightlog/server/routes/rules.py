@@ -196,7 +196,7 @@ async def set_rules(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPError(400, "rule group body must be UTF-8 YAML") from None
-    if any(g.namespace == namespace and g.source != namespace for g in ruler.groups(tenants[0])):
+    if namespace in ruler.file_namespaces(tenants[0]):
         raise HTTPError(
             400, f"namespace {namespace!r} comes from a rule file; edit the file instead"
         )
