@@ -343,3 +343,19 @@ def test_any_tenant_string_gets_its_own_folder(
     assert path.parent.parent == store_config.data_dir / "segments"
     assert len(path.parent.name) <= 120
     assert [r["ts"] for r in rows(store, tenant)] == [1]
+
+
+def test_flipped_byte_in_segment_is_detected(store: Store, store_config: StoreConfig) -> None:
+    """A bit flip inside a data page fails the page checksum instead of returning garbage."""
+    from flightlog.errors import CorruptionError
+
+    push(
+        store, "t", batch({"app": "a"}, range(2000), [f"line number {i}" * 3 for i in range(2000)])
+    )
+    store.flush()
+    (path,) = _segments(store_config)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptionError):
+        rows(store)

@@ -140,6 +140,7 @@ def write_segment(
         use_dictionary=["stream_id", "metadata.key_value.key", "metadata.key_value.value"],
         column_encoding={"ts": "DELTA_BINARY_PACKED"},
         write_statistics=True,
+        write_page_checksum=True,
     )
     if fsync:
         fd = os.open(tmp, os.O_RDONLY)
@@ -176,7 +177,9 @@ def read_segment(
             pa.array(list(stream_ids), pa.uint64())
         )
     try:
-        return pq.read_table(path, filters=conditions, schema=ENTRY_SCHEMA)
+        return pq.read_table(
+            path, filters=conditions, schema=ENTRY_SCHEMA, page_checksum_verification=True
+        )
     except (pa.ArrowInvalid, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
