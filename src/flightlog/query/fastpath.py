@@ -64,16 +64,24 @@ def json_unwrap_samples(
         return None
     assert agg.unwrap is not None and agg.grouping is not None
     label = agg.unwrap.label
-    valid = "(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END)"
+    # Only lines that start with "{" can be JSON objects: skip parsing the others.
+    valid = "(CASE WHEN starts_with(ltrim(line), '{') THEN json_valid(line) ELSE false END)"
     columns = (
         "stream_id",
         "ts",
-        f"CASE WHEN {valid} THEN json_extract_string(line, {_sql_path(label)}) END AS value",
+        "line",
         f"{valid} AS ok",
         "cardinality(metadata) > 0 AS has_metadata",
     )
+    outer = (
+        "stream_id",
+        "ts",
+        f"CASE WHEN ok THEN json_extract_string(line, {_sql_path(label)}) END AS value",
+        "ok",
+        "has_metadata",
+    )
     pushed_only = LogPlan(plan.matchers, plan.pushed_filters, plan.needles, ())
-    table = scanner.table(ScanRequest(pushed_only, lo, hi, columns))
+    table = scanner.table(ScanRequest(pushed_only, lo, hi, columns, outer_columns=outer))
     if table.num_rows == 0:
         return {}
     streams = scanner.streams

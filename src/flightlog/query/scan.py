@@ -8,6 +8,7 @@ filters. A timer interrupts the connection when the tenant's query time limit pa
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import threading
 import time
@@ -33,6 +34,9 @@ class ScanRequest:
     columns: tuple[str, ...]
     order: str | None = None  # "ASC" | "DESC" | None
     limit: int | None = None
+    outer_columns: tuple[str, ...] | None = None
+    """Computed from ``columns`` in an outer SELECT, so a value computed once in the inner
+    SELECT (e.g. a JSON validity flag) is not re-evaluated by every expression using it."""
 
 
 _DATABASE: duckdb.DuckDBPyConnection | None = None
@@ -46,6 +50,7 @@ def _database() -> duckdb.DuckDBPyConnection:
     with _DATABASE_LOCK:
         if _DATABASE is None:
             _DATABASE = duckdb.connect(":memory:")
+            atexit.register(_DATABASE.close)  # a clean shutdown of DuckDB's threads
         return _DATABASE
 
 
@@ -117,10 +122,12 @@ class Scanner:
         head_name = f"head_rows_{next(_NAMES)}"
         if sources.head.num_rows:
             self._connection.register(head_name, sources.head)
-            parts.append(f"SELECT {columns} FROM {head_name} WHERE {condition}")
+            parts.append(_wrap(request, f"SELECT {columns} FROM {head_name} WHERE {condition}"))
         if sources.segment_paths:
             paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sources.segment_paths)
-            parts.append(f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {condition}")
+            parts.append(
+                _wrap(request, f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {condition}")
+            )
         if not parts:
             return
         sql = " UNION ALL ".join(parts)
@@ -147,10 +154,16 @@ class Scanner:
     def table(self, request: ScanRequest) -> pa.Table:
         batches = list(self.batches(request))
         if not batches:
-            names = [c.split(" AS ")[-1] for c in request.columns]
+            names = [c.split(" AS ")[-1] for c in (request.outer_columns or request.columns)]
             schema = pa.schema([(n, _COLUMN_TYPES.get(n, pa.int64())) for n in names])
             return schema.empty_table()
         return pa.Table.from_batches(batches)
+
+
+def _wrap(request: ScanRequest, inner: str) -> str:
+    if request.outer_columns is None:
+        return inner
+    return f"SELECT {', '.join(request.outer_columns)} FROM ({inner})"
 
 
 _COLUMN_TYPES = {
