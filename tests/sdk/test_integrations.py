@@ -73,6 +73,7 @@ def test_torch_gradient_norm_matches_torch(tmp_path: Path) -> None:
     assert gradient_norm(model) == pytest.approx(float(expected))
 
 
+@pytest.mark.slow
 def test_hf_trainer_callback(tmp_path: Path) -> None:
     """A tiny transformers Trainer run writes train and eval records through the callback."""
     pytest.importorskip("transformers", reason="transformers is an optional extra (flightlog[hf])")
@@ -114,6 +115,7 @@ def test_hf_trainer_callback(tmp_path: Path) -> None:
     assert any(r["event"] == "validation" and "loss" in r["metrics"] for r in records)
 
 
+@pytest.mark.slow
 def test_lightning_logger(tmp_path: Path) -> None:
     """A tiny Lightning fit writes its logged metrics through the logger."""
     lightning = pytest.importorskip(
@@ -152,8 +154,13 @@ def test_lightning_logger(tmp_path: Path) -> None:
     assert any(r["event"] == "metrics" and "train_loss" in r for r in records)
 
 
-def test_keras_callback(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_keras_callback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tiny Keras fit writes batch and validation records through the callback."""
+    import os
+
+    # Keras 3 needs a backend; torch is the one an ML team using this SDK most likely has.
+    monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "torch"))
     keras = pytest.importorskip("keras", reason="keras is an optional extra (flightlog[keras])")
     import numpy as np
 
