@@ -169,3 +169,14 @@ def test_same_stream_twice_in_one_push_shares_the_window(store: Store) -> None:
     result = push(store, "t", batch({"app": "a"}, [10 * HOUR]), batch({"app": "a"}, [HOUR]))
     assert result.rejected == {TOO_FAR_BEHIND: 1}
     assert [r["ts"] for r in rows(store)] == [10 * HOUR]
+
+
+def test_fsyncs_are_counted(store_config: StoreConfig, clock: FakeClock) -> None:
+    """With fsync on, every append is covered by a counted WAL fsync."""
+    config = StoreConfig(data_dir=store_config.data_dir, fsync=True)
+    with Store.open(config, clock=clock) as store:
+        for i in range(3):
+            push(store, "t", batch({"app": "a"}, [i]))
+        figures = store.figures()
+        assert figures.wal_fsyncs == 3
+        assert figures.wal_fsync_seconds >= 0

@@ -604,6 +604,8 @@ class Store:
             wal_bytes=wal_bytes,
             streams=streams,
             tenants=tenants,
+            wal_fsyncs=self._wal.fsyncs if self._wal else 0,
+            wal_fsync_seconds=self._wal.fsync_seconds if self._wal else 0.0,
         )
 
     def tenant_dir(self, tenant: str) -> Path:

@@ -95,3 +95,7 @@ class StoreFigures:
     wal_bytes: int
     streams: int
     tenants: int
+    wal_fsyncs: int = 0
+    """fsync calls of the WAL since open (one may cover many appends: group commit)."""
+    wal_fsync_seconds: float = 0.0
+    """Total seconds spent in those fsyncs."""

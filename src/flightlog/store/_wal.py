@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -183,6 +184,8 @@ class WalWriter:
         self._sync_lock = threading.Lock()
         self._fd_lock = threading.Lock()
         self.closed_files: list[WalFile] = []
+        self.fsyncs = 0
+        self.fsync_seconds = 0.0
 
     @property
     def current(self) -> WalFile | None:
@@ -212,12 +215,15 @@ class WalWriter:
                 target = self._written_seq
                 fd = os.dup(self._fd) if self._fd is not None else None
             if fd is not None:
+                started = time.perf_counter()
                 try:
                     os.fsync(fd)
                 except OSError as exc:
                     raise StoreError(f"cannot fsync the WAL in {self._dir}: {exc}") from exc
                 finally:
                     os.close(fd)
+                self.fsyncs += 1
+                self.fsync_seconds += time.perf_counter() - started
             self._synced_seq = max(self._synced_seq, target)
 
     def rotate(self) -> None:
