@@ -184,7 +184,14 @@ def main() -> None:
     )
     parser.add_argument("--predictions", type=int, default=200_000, help="calls per overhead run")
     parser.add_argument("--repeats", type=int, default=3, help="best of N for overhead")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per side for drift")
+    parser.add_argument(
+        "--rows",
+        "--lines",
+        dest="rows",
+        type=int,
+        default=1_000_000,
+        help="rows per side for drift",
+    )
     parser.add_argument("--features", type=int, default=50, help="numeric features for drift")
     parser.add_argument(
         "--baseline-features", type=int, default=3, help="features for the scipy baseline"
