@@ -384,19 +384,33 @@ def test_matrix_json_shape(engine: Engine) -> None:
     assert "summary" in body["data"]["stats"]
 
 
-def test_multi_tenant_reads_both(dataset_store: Store) -> None:
+def test_multi_tenant_reads_both_with_tenant_label(dataset_store: Store) -> None:
+    """`a|b` reads both tenants; every series and stream carries Loki's __tenant_id__."""
     push(
         dataset_store, [({"app": "api", "env": "prod"}, 110, "other tenant", None)], tenant="team-b"
     )
     engine = Engine(dataset_store)
-    one = engine.query_instant(
-        'count_over_time({app="api", env="prod"}[2m])', T0 + 120 * S, ("default",)
-    )
-    both = engine.query_instant(
-        'count_over_time({app="api", env="prod"}[2m])', T0 + 120 * S, ("default", "team-b")
-    )
+    query = 'count_over_time({app="api", env="prod"}[2m])'
+    one = engine.query_instant(query, T0 + 120 * S, ("default",))
+    both = engine.query_instant(query, T0 + 120 * S, ("default", "team-b"))
+    total = engine.query_instant(f"sum({query})", T0 + 120 * S, ("default", "team-b"))
     assert isinstance(one.result, VectorResult) and isinstance(both.result, VectorResult)
-    assert one.result.samples[0][1] == 4.0 and both.result.samples[0][1] == 5.0
+    assert [v for _, v in one.result.samples] == [4.0]
+    assert {labels["__tenant_id__"]: v for labels, v in both.result.samples} == {
+        "default": 4.0,
+        "team-b": 1.0,
+    }
+    assert isinstance(total.result, VectorResult) and total.result.samples[0][1] == 5.0
+    outcome = engine.query_range(
+        '{app="api", env="prod"}', T0, T0 + 200 * S, S, ("default", "team-b"), limit=2
+    )
+    assert isinstance(outcome.result, StreamsResult)
+    newest = sorted(
+        ((e.ts_ns - T0) // S, s.labels["__tenant_id__"])
+        for s in outcome.result.streams
+        for e in s.entries
+    )
+    assert newest == [(80, "default"), (110, "team-b")]
 
 
 # ---- limits --------------------------------------------------------------------------

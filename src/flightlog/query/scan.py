@@ -14,12 +14,16 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from flightlog.errors import QueryLimitError
 from flightlog.query.plan import LogPlan, sql_line_predicate
+
+if TYPE_CHECKING:
+    from flightlog.store import ScanSources
 
 __all__ = ["ScanRequest", "Scanner"]
 
@@ -38,6 +42,10 @@ class ScanRequest:
     """Computed from ``columns`` in an outer SELECT, so a value computed once in the inner
     SELECT (e.g. a JSON validity flag) is not re-evaluated by every expression using it."""
 
+
+TENANT_LABEL = "__tenant_id__"
+_TENANT_MASK_MULTIPLIER = 0x9E3779B97F4A7C15
+_UINT64 = (1 << 64) - 1
 
 _DATABASE: duckdb.DuckDBPyConnection | None = None
 _DATABASE_LOCK = threading.Lock()
@@ -97,37 +105,64 @@ class Scanner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _sources(self, request: ScanRequest) -> list[tuple[int, ScanSources]]:
+        """(stream-id mask, sources) per tenant; one entry with mask 0 for one tenant.
+
+        With several tenants (``X-Scope-OrgID: a|b``) the same labels have the same stream
+        id in each, so ids are XOR-ed with a per-tenant mask and every stream gets Loki's
+        ``__tenant_id__`` label.
+        """
+        plan = request.plan
+        if len(self._tenants) == 1:
+            sources = self._store.scan_sources(  # type: ignore[attr-defined]
+                self._tenants, plan.matchers, request.start_ns, request.end_ns, plan.needles
+            )
+            for stream_id, labels in sources.streams.items():
+                self.streams[stream_id] = dict(labels)
+            return [(0, sources)]
+        result = []
+        for index, tenant in enumerate(self._tenants):
+            sources = self._store.scan_sources(  # type: ignore[attr-defined]
+                (tenant,), plan.matchers, request.start_ns, request.end_ns, plan.needles
+            )
+            mask = ((index + 1) * _TENANT_MASK_MULTIPLIER) & _UINT64
+            for stream_id, labels in sources.streams.items():
+                self.streams[stream_id ^ mask] = {**labels, TENANT_LABEL: tenant}
+            result.append((mask, sources))
+        return result
+
     def batches(self, request: ScanRequest, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
         """Stream the selected rows as Arrow record batches."""
         self.check_deadline()
-        sources = self._store.scan_sources(  # type: ignore[attr-defined]
-            self._tenants,
-            request.plan.matchers,
-            request.start_ns,
-            request.end_ns,
-            request.plan.needles,
-        )
-        for stream_id, labels in sources.streams.items():
-            self.streams[stream_id] = dict(labels)
-        if not sources.stream_ids:
-            return
-        self.segments_read += len(sources.segment_paths)
-        where = [f"ts >= {int(request.start_ns)}", f"ts < {int(request.end_ns)}"]
-        ids = ", ".join(str(int(i)) for i in sources.stream_ids)
-        where.append(f"stream_id IN ({ids})")
-        where.extend(sql_line_predicate(f) for f in request.plan.pushed_filters)
-        condition = " AND ".join(where)
-        columns = ", ".join(request.columns)
-        parts = []
-        head_name = f"head_rows_{next(_NAMES)}"
-        if sources.head.num_rows:
-            self._connection.register(head_name, sources.head)
-            parts.append(_wrap(request, f"SELECT {columns} FROM {head_name} WHERE {condition}"))
-        if sources.segment_paths:
-            paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sources.segment_paths)
-            parts.append(
-                _wrap(request, f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {condition}")
+        parts: list[str] = []
+        registered: list[str] = []
+        for mask, sources in self._sources(request):
+            if not sources.stream_ids:
+                continue
+            self.segments_read += len(sources.segment_paths)
+            where = [f"ts >= {int(request.start_ns)}", f"ts < {int(request.end_ns)}"]
+            ids = ", ".join(str(int(i)) for i in sources.stream_ids)
+            where.append(f"stream_id IN ({ids})")
+            where.extend(sql_line_predicate(f) for f in request.plan.pushed_filters)
+            condition = " AND ".join(where)
+            columns = ", ".join(
+                f"xor(stream_id, {mask}::UBIGINT) AS stream_id" if mask and c == "stream_id" else c
+                for c in request.columns
             )
+            if sources.head.num_rows:
+                head_name = f"head_rows_{next(_NAMES)}"
+                self._connection.register(head_name, sources.head)
+                registered.append(head_name)
+                parts.append(_wrap(request, f"SELECT {columns} FROM {head_name} WHERE {condition}"))
+            if sources.segment_paths:
+                paths = ", ".join(
+                    "'" + str(p).replace("'", "''") + "'" for p in sources.segment_paths
+                )
+                parts.append(
+                    _wrap(
+                        request, f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {condition}"
+                    )
+                )
         if not parts:
             return
         sql = " UNION ALL ".join(parts)
@@ -148,8 +183,8 @@ class Scanner:
         finally:
             if reader is not None:
                 reader.close()
-            if sources.head.num_rows:
-                self._connection.unregister(head_name)
+            for name in registered:
+                self._connection.unregister(name)
 
     def table(self, request: ScanRequest) -> pa.Table:
         batches = list(self.batches(request))
