@@ -34,9 +34,11 @@ from flightlog.analyze.table import RunBuilder, RunTable, split_metric_name
 
 __all__ = ["HFDictParser", "HFTrainerStateParser", "add_hf_entry"]
 
+
 _DICT = re.compile(r"\{'[A-Za-z_][^{}\n]*\}")
 _PAIR = re.compile(r"'([^'\n]+)': '?(" + NUMBER + r")'?(?=[,}])")
 _BAR = re.compile(r"\|\s*(\d+)/(\d+) \[")
+_Columns = tuple[np.ndarray, list[tuple[int, str]]]
 _TRAIN_START = re.compile(r"\{'(?!eval_|train_runtime)[A-Za-z_][\w/.-]*': ")
 _SUMMARY_KEYS = frozenset(
     {
@@ -109,20 +111,13 @@ class HFDictParser(FormatParser):
         if not keys or "step" in keys or any("'" in key or " " in key for key in keys):
             self._feed_dicts(text)
             return
-        lines = pc.split_pattern(pa.array([text]), "\n").flatten()
-        head = "{'" + keys[0] + "': "
-        mask = pc.starts_with(lines, head)
-        mask_numpy = mask.to_numpy(zero_copy_only=False)
-        train = lines.filter(mask)
-        count = len(train)
-        matrix = self._columns(train, keys)
-        if matrix is None:
+        found = self._split_lines(text, keys)
+        if found is None:
             self._feed_dicts(text)  # some line has another layout, trailing text or a non-number
             return
-        others = pc.and_(pc.match_substring(lines, "{'"), pc.invert(mask))
-        other_rows = np.nonzero(others.to_numpy(zero_copy_only=False))[0]
-        other_lines = [lines[int(row)].as_py() for row in other_rows]
-        del lines, train, mask, others
+        matrix, others = found
+        count = len(matrix)
+        other_lines = [line for _, line in others]
         epoch_index = keys.index("epoch") if "epoch" in keys else None
         restart = (
             epoch_index is not None
@@ -138,24 +133,35 @@ class HFDictParser(FormatParser):
         if not restart and evals_only:
             # every training dict in one block; each eval dict gets the step of the
             # training dict before it, computed from its position
-            train_before = np.cumsum(mask_numpy)[other_rows] if len(other_rows) else []
             base, stride = self._step, self._stride
             self._add_columns(keys, matrix, epoch_index)
-            for line, before in zip(other_lines, train_before, strict=True):
-                step = base if before == 0 else (base or 0) + stride * int(before)
+            for before, line in others:
+                step = base if before == 0 else (base or 0) + stride * before
                 for match in _DICT.finditer(line):
                     self._add_entry(dict(_PAIR.findall(match.group(0))), None, 0, step)
         else:
-            train_before = np.cumsum(mask_numpy)
             done = 0
-            for row, line in zip(other_rows, other_lines, strict=True):
-                upto = int(train_before[row])
-                self._add_block(keys, matrix[done:upto])
-                done = upto
+            for before, line in others:
+                self._add_block(keys, matrix[done:before])
+                done = before
                 for match in _DICT.finditer(line):
                     self._add_entry(dict(_PAIR.findall(match.group(0))), None, 0)
             self._add_block(keys, matrix[done:])
         pa.default_memory_pool().release_unused()
+
+    def _split_lines(self, text: str, keys: tuple[str, ...]) -> _Columns | None:
+        """Split the chunk into lines in Arrow, keep the training dicts' values as a
+        matrix, and list the other dict lines with the number of training rows before."""
+        lines = pc.split_pattern(pa.array([text]), "\n").flatten()
+        mask = pc.starts_with(lines, "{'" + keys[0] + "': ")
+        matrix = self._columns(lines.filter(mask), keys)
+        if matrix is None:
+            return None
+        before = np.cumsum(mask.to_numpy(zero_copy_only=False))
+        other_rows = np.nonzero(
+            pc.and_(pc.match_substring(lines, "{'"), pc.invert(mask)).to_numpy(zero_copy_only=False)
+        )[0]
+        return matrix, [(int(before[row]), lines[int(row)].as_py()) for row in other_rows]
 
     @staticmethod
     def _columns(train: pa.Array, keys: tuple[str, ...]) -> np.ndarray | None:
