@@ -40,7 +40,7 @@ def test_ships_lines_of_existing_and_new_files(tmp_path, recording_server, run_a
     assert sorted(recording_server.lines()) == ["a1", "a2", "a3", "b1"]
     labels = {entry[0]["job"] for entry in recording_server.entries}
     assert labels == {"train"}
-    filenames = {entry[3]["filename"] for entry in recording_server.entries}
+    filenames = {entry[0]["filename"] for entry in recording_server.entries}
     assert filenames == {str(logs / "a.log"), str(logs / "b.log")}
 
 

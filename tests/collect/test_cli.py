@@ -190,7 +190,7 @@ def test_config_file_runs(tmp_path, recording_server):
     agent.send_signal(signal.SIGTERM)
     assert agent.wait(30) == 0
     labels, _, _, metadata = recording_server.entries[0]
-    assert labels == {"job": "api", "level": "error", "service": "svc"}
+    assert labels == {"job": "api", "level": "error", "service": "svc", "filename": str(log)}
     assert metadata["trace_id"] == "abc"
     assert os.path.exists(tmp_path / "state" / "positions.json")
     assert Path(tmp_path / "state" / "buffer").is_dir()

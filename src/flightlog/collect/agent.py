@@ -49,8 +49,10 @@ class _Source:
     def __init__(self, tailer: FileTailer, item: FileInput) -> None:
         self.tailer = tailer
         self.input = item
-        self.labels = dict(item.labels)
-        self.metadata = {"filename": tailer.path}
+        # `filename` is a label, as Promtail sets it: one stream per file, and no per-entry
+        # metadata to store (a rotated copy keeps the name of the file it came from).
+        self.labels = {**item.labels, "filename": tailer.path}
+        self.metadata: dict[str, str] = {}
 
 
 class Agent:
@@ -209,7 +211,7 @@ class Agent:
         if reopen_path is not None:
             # A rotated copy: its lines belong to the file it was rotated from.
             tailer.path = reopen_path
-            source.metadata = {"filename": reopen_path}
+            source.labels = {**item.labels, "filename": reopen_path}
         self._sources[key] = source
         logger.info("tailing %s from offset %d", path, tailer.offset)
 
@@ -218,7 +220,7 @@ class Agent:
         if known is not None and known.done:
             return
         lines = read_gz_lines(path)
-        self._emit(lines, dict(item.labels), {"filename": path}, path)
+        self._emit(lines, {**item.labels, "filename": path}, {}, path)
         self._positions[key] = FilePosition(path, 0, done=True)
         self._dirty = True
 

@@ -71,13 +71,15 @@ class JsonStage(Stage):
             fields = dict(record.fields)
             flatten_json(obj, fields)
         else:
-            # The decoded object is ours: use it as the fields unless it nests.
+            # The decoded object is ours: use it as the fields unless it nests (a second
+            # `{` or any `[` in the text is the cheap test; the loop confirms).
             fields = obj
-            for value in obj.values():
-                if type(value) is dict or type(value) is list:
-                    fields = {}
-                    flatten_json(obj, fields)
-                    break
+            if text.find("{", 1) >= 0 or "[" in text:
+                for value in obj.values():
+                    if type(value) is dict or type(value) is list:
+                        fields = {}
+                        flatten_json(obj, fields)
+                        break
         return LogRecord(
             record.ts_ns, record.line, record.labels, record.metadata, fields, record.source
         )
@@ -85,7 +87,7 @@ class JsonStage(Stage):
 
 # A logfmt pair: key=value, key="quoted \" value" or key= (empty). Stdlib `re` is safe here
 # because this pattern is ours and has no nested quantifiers that can backtrack badly.
-_LOGFMT_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+_LOGFMT_PAIR = re.compile(r'([^\s="]+)=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)')
 
 
 def parse_logfmt(text: str) -> dict[str, str]:
