@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 ROW_GROUP_ROWS = 32_768  # small enough that one-stream reads skip most groups
-ZSTD_LEVEL = 9
+ZSTD_LEVEL = 8  # same size as 9 on gen_logs data for ~10% less CPU; 6 is 2.4% bigger
 BLOOM_SHARE = 25  # a bloom takes at most ~1/25 of its segment's bytes (see _bloom)
 
 
