@@ -263,3 +263,25 @@ def test_forked_child_ships_its_own_lines(recording_server: RecordingServer) -> 
         orjson.loads(line)["msg"] for line in recording_server.lines() if "fork.test" in line
     )
     assert messages == ["from child", "parent after fork", "parent before fork"]
+
+
+def test_unfinished_run_is_shipped_at_interpreter_exit(
+    recording_server: RecordingServer, tmp_path: Path
+) -> None:
+    """A run never finished by the script is finished at exit before the shipper's last flush."""
+    import subprocess
+    import sys
+
+    script = (
+        "import flightlog\n"
+        f"flightlog.configure(stream=None, server={recording_server.url!r}, service='exit-test')\n"
+        f"run = flightlog.Run('unfinished', dir={str(tmp_path)!r}, run_id='r-exit')\n"
+        "run.log_batch(step=1, epoch=1, loss=0.5)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    events = {
+        orjson.loads(line).get("event")
+        for labels, _, line, _ in recording_server.entries()
+        if labels.get("run_id") == "r-exit"
+    }
+    assert {"run_start", "metrics", "run_end"} <= events

@@ -278,6 +278,9 @@ class Shipper:
         self.last_error: str | None = None
         self.closed = False
         _reset_in_forked_children(self)
+        # Registered now, before any Run that ships through us registers its exit hook:
+        # atexit runs hooks last-in first-out, so runs finish first, then we flush.
+        atexit.register(self.close, self.config.exit_timeout_secs)
 
     def _after_fork_in_child(self) -> None:
         """A forked child (e.g. a DataLoader worker) gets its own thread and a memory spool.
@@ -323,7 +326,6 @@ class Shipper:
                 target=self._loop, name="flightlog-shipper", daemon=True
             )
             self._thread.start()
-            atexit.register(self.close, self.config.exit_timeout_secs)
 
     def stats(self) -> dict[str, Any]:
         """Counters: sent, failed attempts, dropped by reason, queued and buffered entries."""
@@ -378,11 +380,7 @@ class Shipper:
         if close is not None:
             close()
         self._spool.remove_directory_if_empty()
-        with self._start_lock:
-            try:
-                atexit.unregister(self.close)
-            except Exception:  # pragma: no cover - atexit never raises here in practice
-                pass
+        atexit.unregister(self.close)
 
     # -- background thread -------------------------------------------------------------
     def _count_drop(self, reason: str, count: int) -> None:
