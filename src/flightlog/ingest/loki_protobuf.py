@@ -66,12 +66,18 @@ def decode_loki_protobuf(
         if isinstance(labels, ValidationError):
             rejections.add(INVALID_LABELS, len(entries), str(labels))
             continue
-        ts_ns = [e.timestamp.seconds * _NS + e.timestamp.nanos for e in entries]
-        lines = [e.line for e in entries]
-        metadata: list[Mapping[str, str] | None] = [
-            {p.name: p.value for p in e.structuredMetadata} if e.structuredMetadata else None
-            for e in entries
-        ]
+        # One pass with each field read once: every attribute access on a upb message
+        # builds a wrapper object, so this halves the cost of three comprehensions.
+        ts_ns: list[int] = []
+        lines: list[str] = []
+        metadata: list[Mapping[str, str] | None] = []
+        add_ts, add_line, add_metadata = ts_ns.append, lines.append, metadata.append
+        for entry in entries:
+            stamp = entry.timestamp
+            add_ts(stamp.seconds * _NS + stamp.nanos)
+            add_line(entry.line)
+            pairs = entry.structuredMetadata
+            add_metadata({p.name: p.value for p in pairs} if pairs else None)
         batches.append(StreamBatch(labels, ts_ns, lines, metadata))
     return PushRequest(tenant, tuple(batches))
 
