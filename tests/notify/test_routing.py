@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flightlog.errors import ConfigError
 from flightlog.notify.config import load_alerting_config
@@ -133,3 +135,28 @@ def test_unsupported_keys_are_warnings() -> None:
     )
     assert any("templates" in w for w in config.warnings)
     assert any("opsgenie_configs" in w for w in config.warnings)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["route", "receivers", "inhibit_rules", "global", "templates", "x"]),
+        _json,
+        max_size=4,
+    )
+)
+def test_garbage_config_is_a_config_error(document: dict) -> None:
+    """Any document either loads or raises ConfigError, never another exception."""
+    try:
+        load_alerting_config(document)
+    except ConfigError:
+        pass
