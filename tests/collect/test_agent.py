@@ -262,3 +262,42 @@ def test_pipeline_runs_before_shipping(tmp_path, recording_server, run_agent, fa
     labels, _, line, _ = recording_server.entries[0]
     assert labels["level"] == "warning"
     assert "bob@example.com" not in line and "[EMAIL]" in line
+
+
+def test_metrics_port_serves_agent_and_pipeline_counters(
+    tmp_path, recording_server, run_agent, fast_config
+):
+    """With metrics_port set, /metrics shows lines read and sent and the pipeline's stage counters."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "app.log"
+    _write(path, ["GET /healthz", "real work"])
+    pipeline = PipelineConfig.from_yaml_section([{"filter": {"expression": '|= "healthz"'}}])
+    registry = CollectorRegistry()
+    config = fast_config(
+        recording_server.url,
+        tmp_path / "s",
+        (FileInput((str(path),)),),
+        pipeline=pipeline,
+        metrics_port=port,
+    )
+    agent = run_agent(config, registry=registry)
+    recording_server.wait_for(1)
+    deadline = 100
+    text = ""
+    while deadline and "flightlog_collect_sent_lines_total 1.0" not in text:
+        threading.Event().wait(0.05)
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        deadline -= 1
+    agent.stop()
+    assert "flightlog_collect_read_lines_total 2.0" in text
+    assert "flightlog_collect_sent_lines_total 1.0" in text
+    assert (
+        'flightlog_pipeline_dropped_records_total{pipeline="collect",reason="filtered",stage="0:filter"} 1.0'
+        in text
+    )

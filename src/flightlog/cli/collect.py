@@ -47,6 +47,9 @@ def collect(
     read_gz: bool = typer.Option(
         False, "--read-gz", help="Also read rotated .gz files the globs match, once."
     ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="Serve the agent's counters on 127.0.0.1:PORT/metrics."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only log warnings and errors."),
 ) -> None:
     """Tail log files (or stdin) and ship their lines to a flightlog or Loki server."""
@@ -108,6 +111,8 @@ def collect(
             )
         if multiline is not None:
             multiline.validate()
+        if metrics_port is not None:
+            settings = dataclasses.replace(settings, metrics_port=metrics_port)
         agent = Agent(settings)
     except (ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 import httpx
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from flightlog.collect.config import CollectConfig, FileInput
 from flightlog.collect.metrics import agent_metrics
@@ -72,6 +72,7 @@ class Agent:
         self._clock = clock
         self._wall_ns = wall_clock_ns
         self._metrics = agent_metrics(registry)
+        self._registry = registry
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.pipeline = build_pipeline(config.pipeline, name="collect", registry=registry)
         self.spool = Spool(
@@ -362,6 +363,7 @@ class Agent:
 
     def run(self, stop: threading.Event) -> None:
         """Tail until ``stop`` is set, then flush the batch and give the shipper time to drain."""
+        self._serve_metrics()
         self.shipper.start()
         next_discovery = 0.0
         try:
@@ -381,6 +383,12 @@ class Agent:
             for source in self._sources.values():
                 source.tailer.close()
 
+    def _serve_metrics(self) -> None:
+        if self.config.metrics_port is not None:
+            start_http_server(
+                self.config.metrics_port, addr="127.0.0.1", registry=self._registry or REGISTRY
+            )
+
     def _drain(self) -> None:
         deadline = self._clock() + self.config.drain_timeout_secs
         while self.spool.pending() and self._clock() < deadline:
@@ -399,6 +407,7 @@ class Agent:
         joiner: MultilineJoiner | None = None,
     ) -> None:
         """Read ``stdin`` to its end, copying it to ``stdout`` unchanged, and ship its lines."""
+        self._serve_metrics()
         self.shipper.start()
         fd = stdin.fileno()
         labels = dict(labels or {})

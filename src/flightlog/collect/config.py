@@ -15,6 +15,7 @@
     batch: {max_lines: 10000, max_bytes: 1048576, flush_interval_secs: 1}
     buffer: {max_bytes: 536870912}
     retry: {initial_backoff_secs: 0.5, max_backoff_secs: 30}
+    metrics_port: 9080                  # optional: counters on 127.0.0.1:9080/metrics
 
 Validated with pydantic at this edge; the agent takes the frozen ``CollectConfig``.
 """
@@ -65,6 +66,8 @@ class CollectConfig:
     glob_interval_secs: float = 1.0
     rotate_wait_secs: float = 1.0
     drain_timeout_secs: float = 10.0
+    metrics_port: int | None = None
+    """Serve the agent's counters (and its pipeline's) on 127.0.0.1:<port>/metrics."""
 
     def validate(self) -> None:
         if not self.shipper.url.startswith(("http://", "https://")):
@@ -131,6 +134,7 @@ class _Collect(_Model):
     glob_interval_secs: float = pydantic.Field(1.0, gt=0)
     rotate_wait_secs: float = pydantic.Field(1.0, ge=0)
     drain_timeout_secs: float = pydantic.Field(10.0, ge=0)
+    metrics_port: int | None = pydantic.Field(None, ge=0, le=65535)
 
 
 def config_from_mapping(raw: Any, *, where: str = "collect config") -> CollectConfig:
@@ -175,6 +179,7 @@ def config_from_mapping(raw: Any, *, where: str = "collect config") -> CollectCo
         glob_interval_secs=model.glob_interval_secs,
         rotate_wait_secs=model.rotate_wait_secs,
         drain_timeout_secs=model.drain_timeout_secs,
+        metrics_port=model.metrics_port,
     )
     config.validate()
     return config
