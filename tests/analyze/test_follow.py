@@ -141,3 +141,19 @@ def test_failed_webhook_is_reported_and_retried(tmp_path: Path, receiver: Receiv
     assert len(alerter.notify(follower.snapshot())) == 1
     alerter.close()
     follower.close()
+
+
+def test_follower_waits_for_a_recognisable_format(tmp_path: Path) -> None:
+    """Warnings first (generic-looking), Keras later: the Keras parser still gets it all."""
+    log = tmp_path / "train.log"
+    log.write_text("2026-01-01 warning: cuda_devices=0 threads=4\n")
+    follower = LogFollower(log)
+    follower.poll()
+    assert follower.snapshot().format == "generic"
+    with open(log, "a") as handle:
+        handle.write(EPOCH.format(e=1, l=0.9, v=0.95))
+    follower.poll()
+    analysis = follower.snapshot()
+    assert analysis is not None and analysis.format == "keras"
+    assert analysis.runs[0].table.get("train", "loss").values.tolist() == [0.9]
+    follower.close()

@@ -27,9 +27,12 @@ from flightlog.analyze.diagnose import Diagnosis, DiagnosisParams
 from flightlog.analyze.diagnose.model import SEVERITY_RANK, WARNING
 from flightlog.analyze.formats import detect_format
 from flightlog.analyze.parse import LogReader, make_parser
-from flightlog.analyze.reading import normalize, read_sample
+from flightlog.analyze.reading import normalize
 
-__all__ = ["DiagnosisAlerter", "LogFollower"]
+__all__ = ["DETECT_CHARS", "DiagnosisAlerter", "LogFollower"]
+
+#: How much of a followed log is kept to re-detect its format while it looks generic.
+DETECT_CHARS = 256 * 1024
 
 
 class LogFollower:
@@ -50,6 +53,8 @@ class LogFollower:
         self._stream: BinaryIO | None = None
         self._inode: int | None = None
         self._partial = b""
+        self._sample: list[str] | None = [] if format_name is None else None
+        self._sample_chars = 0
         self.rotations = 0
 
     def _open(self) -> bool:
@@ -61,16 +66,29 @@ class LogFollower:
         self._inode = os.fstat(stream.fileno()).st_ino
         return True
 
-    def _ensure_reader(self, first_bytes: bytes) -> LogReader:
-        if self._reader is None:
-            name = self.format_name
-            if name is None:
-                sample = normalize(first_bytes[: 256 * 1024].decode("utf-8", errors="replace"))
-                if not sample.strip():
-                    sample = read_sample(self.path)
-                name = detect_format(sample, self.path.name)
+    def _feed_text(self, text: str) -> None:
+        """Feed normalised text; while the log is still short and only looks generic,
+        re-detect on everything read so far and start over with a better parser, so a
+        log that opens with framework warnings is not locked into the generic one."""
+        if self._sample is not None:
+            self._sample.append(text)
+            self._sample_chars += len(text)
+        if self._reader is None or self._redetect():
+            sample = "".join(self._sample or [text])
+            name = self.format_name or detect_format(sample[:DETECT_CHARS], self.path.name)
             self._reader = LogReader(make_parser(name, self.run_name))
-        return self._reader
+            self._reader.feed(sample)
+        else:
+            self._reader.feed(text)
+        if self._sample is not None and (
+            self._sample_chars >= DETECT_CHARS or self._reader.parser.name != "generic"
+        ):
+            self._sample = None  # detection settled
+
+    def _redetect(self) -> bool:
+        if self.format_name is not None or self._sample is None or self._reader is None:
+            return False
+        return detect_format("".join(self._sample), self.path.name) != "generic"
 
     def _drain(self) -> bytes:
         assert self._stream is not None
@@ -107,9 +125,7 @@ class LogFollower:
             self._partial = data
             return
         self._partial = data[cut + 1 :]
-        complete = data[: cut + 1]
-        reader = self._ensure_reader(complete)
-        reader.feed(normalize(complete.decode("utf-8", errors="replace")))
+        self._feed_text(normalize(data[: cut + 1].decode("utf-8", errors="replace")))
 
     def snapshot(self) -> LogAnalysis | None:
         """Analysis of everything read so far (None before the first complete line)."""
