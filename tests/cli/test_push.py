@@ -73,6 +73,26 @@ def test_pushes_plain_lines_from_stdin_to_a_tenant(flightlog_server):
     assert rows[0][0] == (("job", "stdin"),)
 
 
+def test_format_is_detected_from_the_first_line(flightlog_server, tmp_path):
+    """Without --format, a plain log goes as lines and an NDJSON file as objects."""
+    plain = tmp_path / "app.log"
+    plain.write_text("\nstarted\n{not json either\n")
+    structured = tmp_path / "app.ndjson"
+    structured.write_bytes(_ndjson(2))
+    for path in (plain, structured):
+        result = _push(str(path), "--url", flightlog_server.url, "--quiet", "--label", "job=auto")
+        assert result.returncode == 0, result.stderr
+    flightlog_server.stop()
+    rows = stored_rows(flightlog_server.data_dir)
+    by_labels = {}
+    for labels, _, line, _ in rows:
+        by_labels.setdefault(dict(labels).get("filename", "ndjson"), []).append(line)
+    assert by_labels == {
+        str(plain.resolve()): ["started", "{not json either"],
+        "ndjson": ["line 0", "line 1"],
+    }
+
+
 def test_server_down_exits_1_with_one_line(tmp_path):
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
@@ -90,7 +110,7 @@ def test_server_down_exits_1_with_one_line(tmp_path):
 def test_rejected_body_exits_1_with_the_server_message(flightlog_server, tmp_path):
     source = tmp_path / "not.ndjson"
     source.write_text("this is not json\n")
-    result = _push(str(source), "--url", flightlog_server.url, "--quiet")
+    result = _push(str(source), "--url", flightlog_server.url, "--quiet", "--format", "ndjson")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1

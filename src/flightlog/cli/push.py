@@ -5,14 +5,15 @@
 lines`` reads plain text, one entry per line stamped with the time it was read, and posts
 Loki JSON to ``/loki/api/v1/push`` (so it also works against Loki). Lines go in batches;
 a connection error, a 429 or a 5xx is retried with exponential backoff; any other error
-stops with exit code 1 and one line saying what the server said.
+stops with exit code 1 and one line saying what the server said. The default,
+``--format auto``, picks ndjson when the first line is such an object, else lines.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,7 +39,7 @@ def _parse_labels(pairs: list[str]) -> dict[str, str]:
 
 
 def _batches(
-    stream: IO[bytes], batch_size: int, max_batch_bytes: int
+    stream: Iterable[bytes], batch_size: int, max_batch_bytes: int
 ) -> Iterator[tuple[list[bytes], int]]:
     """Yield (lines, bytes read) in batches, without the trailing newlines."""
     batch: list[bytes] = []
@@ -53,6 +54,37 @@ def _batches(
             batch, size = [], 0
     if batch or size:
         yield batch, size
+
+
+class _Peekable:
+    """A binary line stream whose first non-empty line can be looked at before reading."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._buffered: list[bytes] = []
+
+    def first_line(self) -> bytes:
+        for raw in self._stream:
+            self._buffered.append(raw)
+            if raw.strip():
+                return raw
+        return b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._buffered
+        self._buffered = []
+        yield from self._stream
+
+
+def _sniff_format(first_line: bytes) -> str:
+    """``ndjson`` when the first line is a JSON object with a string ``line``, else ``lines``."""
+    import orjson
+
+    try:
+        obj = orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return "lines"
+    return "ndjson" if isinstance(obj, dict) and isinstance(obj.get("line"), str) else "lines"
 
 
 def _ndjson_body(lines: list[bytes], extra_labels: dict[str, str]) -> bytes:
@@ -144,7 +176,12 @@ def push(
     label: list[str] = typer.Option(
         [], "--label", "-l", help="Stream label name=value; repeatable."
     ),
-    input_format: str = typer.Option("ndjson", "--format", "-f", help="ndjson or lines."),
+    input_format: str = typer.Option(
+        "auto",
+        "--format",
+        "-f",
+        help="ndjson, lines, or auto (ndjson if the first line is such an object).",
+    ),
     tenant: str | None = typer.Option(None, "--tenant", help="Tenant (X-Scope-OrgID)."),
     token: str | None = typer.Option(
         None, "--token", help="Bearer token.", envvar="FLIGHTLOG_TOKEN"
@@ -166,8 +203,8 @@ def push(
         TransferSpeedColumn,
     )
 
-    if input_format not in ("ndjson", "lines"):
-        typer.echo(f"error: --format {input_format!r} is not ndjson or lines", err=True)
+    if input_format not in ("auto", "ndjson", "lines"):
+        typer.echo(f"error: --format {input_format!r} is not auto, ndjson or lines", err=True)
         raise typer.Exit(2)
     try:
         extra_labels = _parse_labels(label)
@@ -181,6 +218,9 @@ def push(
                 total = path.stat().st_size
             except OSError as exc:
                 raise PushFailed(f"cannot read {source}: {exc.strerror}") from None
+        source_lines = _Peekable(stream)
+        if input_format == "auto":
+            input_format = _sniff_format(source_lines.first_line())
         base = url.rstrip("/")
         headers = {"User-Agent": "flightlog-push"}
         if tenant:
@@ -210,7 +250,7 @@ def push(
         )
         with progress, httpx.Client(timeout=timeout_secs) as client:
             task = progress.add_task("push", total=total, lines=0)
-            for lines, size in _batches(stream, batch_size, 4 * 1024 * 1024):
+            for lines, size in _batches(source_lines, batch_size, 4 * 1024 * 1024):
                 if lines:
                     if input_format == "ndjson":
                         body = _ndjson_body(lines, extra_labels)
