@@ -49,6 +49,8 @@ from flightlog.sdk.system_metrics import SystemMonitor, sample_system_metrics
 
 __all__ = ["Run", "RunStatus"]
 
+_WAKE_MASK = 4096 - 1
+
 
 class RunStatus:
     """Completion status written to the summary."""
@@ -288,9 +290,10 @@ class Run:
 
     def log_batch(self, step: int | None = None, epoch: int | None = None, **metrics: Any) -> None:
         """Record one training step's metrics (hot path: one deque append)."""
-        self._queue.append((self._time_ns(), step, epoch, metrics))
-        if len(self._queue) >= 4096:
-            self._writer.wake_if_large()
+        queue = self._queue
+        queue.append((self._time_ns(), step, epoch, metrics))
+        if not len(queue) & _WAKE_MASK:  # every 4096 queued: wake the writer once, not per call
+            self._writer.wake()
 
     def log_metrics(
         self,

@@ -33,7 +33,6 @@ from flightlog.sdk.stats import RunningStats
 __all__ = ["ERRORS", "MAIN", "METRICS", "TRAINING", "RunWriter"]
 
 MAIN, TRAINING, ERRORS, METRICS = 1, 2, 4, 8
-_WAKE_AT_QUEUED = 4096
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 _LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE
 _NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}
@@ -120,9 +119,9 @@ class RunWriter:
         self._thread = threading.Thread(target=self._loop, name="flightlog-run-writer", daemon=True)
         self._thread.start()
 
-    def wake_if_large(self) -> None:
-        if len(self.queue) >= _WAKE_AT_QUEUED:
-            self._wake.set()
+    def wake(self) -> None:
+        """Drain now rather than at the next interval (the queue is getting long)."""
+        self._wake.set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -135,22 +134,32 @@ class RunWriter:
         with self._lock:
             buffers: dict[int, list[bytes]] = {MAIN: [], TRAINING: [], ERRORS: [], METRICS: []}
             queue = self.queue
+            steps: list[tuple[int, Any, Any, dict[str, Any]]] = []
             while queue:
                 item = queue.popleft()
-                try:
-                    if type(item) is tuple:
-                        self._batch(item, buffers)
-                    else:
-                        self._event(item, buffers)
-                except Exception:  # boundary: one bad record must not stop the run's files
-                    self.write_errors += 1
+                if type(item) is tuple:
+                    steps.append(item)
+                    continue
+                if steps:  # keep file order: the steps queued before this event go first
+                    self._guarded(self._batches, steps, buffers)
+                    steps = []
+                self._guarded(self._event, item, buffers)
+            if steps:
+                self._guarded(self._batches, steps, buffers)
             self._fold_large()
             for kind, chunks in buffers.items():
                 if chunks:
+                    data = b"".join(chunks)
                     try:
-                        self._files[kind].write(b"".join(chunks))
+                        self._files[kind].write(one_line(data) if kind == METRICS else data)
                     except OSError:
                         self.write_errors += 1
+
+    def _guarded(self, function: Callable[..., None], *args: Any) -> None:
+        try:
+            function(*args)
+        except Exception:  # boundary: one bad record must not stop the run's files
+            self.write_errors += 1
 
     def _record_stats(self, split: str, metrics: Mapping[str, Any]) -> None:
         stats = self.stats
@@ -170,52 +179,60 @@ class RunWriter:
             entry = self.stats[key] = RunningStats()
         return entry
 
-    def _batch(
-        self, item: tuple[int, Any, Any, dict[str, Any]], buffers: dict[int, list[bytes]]
+    def _batches(
+        self, items: list[tuple[int, Any, Any, dict[str, Any]]], buffers: dict[int, list[bytes]]
     ) -> None:
-        # The per-step path: one dict, one orjson call, one array append per metric.
-        ts_ns, step, epoch, metrics = item
-        record: dict[str, Any] = {
-            "ts": format_ts_ns(ts_ns),
-            "event": "metrics",
-            "run_id": self.run_id,
-            "split": "train",
-            "step": step,
-            "epoch": epoch,
-        }
+        """The per-step path: one dict, one orjson call, one array append per metric."""
+        run_id = self.run_id
         series = self._train_series
-        slow: list[str] | None = None
-        for name, raw in metrics.items():
-            if type(raw) is float and raw - raw == 0.0:  # finite float: the common case
-                record[name] = raw
-                pending = series.get(name)
-                if pending is None:
-                    pending = series[name] = self._series(f"train/{name}").pending
-                pending.append(raw)
-            else:
-                record[name] = _metric_value(raw)
-                if slow is None:
-                    slow = []
-                slow.append(name)
-        if slow is not None and not self._slow_metrics(record, slow):
-            return
-        self.batch_records += 1
-        self.metrics_records += 1
-        buffers[METRICS].append(
-            one_line(orjson.dumps(record, default=_default, option=_LINE_OPTIONS))
-        )
-        if self.level <= 20 and (step is None or step % self.every == 0):
-            text = " ".join(
-                [
-                    f"{n}={v:.6g}" if type(v := record.get(n)) is float else f"{n}={v}"
-                    for n in metrics
-                ]
-            )
-            buffers[TRAINING].append(
-                f"{record['ts'][:23]}Z INFO     batch epoch={epoch} step={step} {text}\n".encode()
-            )
-        if self.ship is not None:
-            self.ship(record, ts_ns)
+        dumps = orjson.dumps
+        metrics_out = buffers[METRICS].append
+        training_out = buffers[TRAINING].append
+        human = self.level <= 20
+        every = self.every
+        ship = self.ship
+        written_before = self.batch_records
+        for ts_ns, step, epoch, metrics in items:
+            record: dict[str, Any] = {
+                "ts": format_ts_ns(ts_ns),
+                "event": "metrics",
+                "run_id": run_id,
+                "split": "train",
+                "step": step,
+                "epoch": epoch,
+            }
+            slow: list[str] | None = None
+            for name, raw in metrics.items():
+                kind = type(raw)
+                # finite floats and ints: the common case
+                if (kind is float and raw - raw == 0.0) or kind is int:
+                    record[name] = raw
+                    pending = series.get(name)
+                    if pending is None:
+                        pending = series[name] = self._series(f"train/{name}").pending
+                    pending.append(raw)
+                else:
+                    record[name] = _metric_value(raw)
+                    if slow is None:
+                        slow = []
+                    slow.append(name)
+            if slow is not None and not self._slow_metrics(record, slow):
+                continue
+            self.batch_records += 1
+            metrics_out(dumps(record, default=_default, option=_LINE_OPTIONS))
+            if human and (step is None or step % every == 0):
+                text = " ".join(
+                    [
+                        f"{n}={v:.6g}" if type(v := record.get(n)) is float else f"{n}={v}"
+                        for n in metrics
+                    ]
+                )
+                training_out(
+                    f"{record['ts'][:23]}Z INFO     batch epoch={epoch} step={step} {text}\n".encode()
+                )
+            if ship is not None:
+                ship(record, ts_ns)
+        self.metrics_records += self.batch_records - written_before
 
     def _slow_metrics(self, record: dict[str, Any], names: list[str]) -> bool:
         """Redact text metrics and add non-float numbers to the stats; False: dropped."""
@@ -252,9 +269,7 @@ class RunWriter:
             metrics = event.get("metrics")
             if split and isinstance(metrics, Mapping):
                 self._record_stats(str(split), metrics)
-            buffers[METRICS].append(
-                one_line(orjson.dumps(event, default=_default, option=_OPTIONS)) + b"\n"
-            )
+            buffers[METRICS].append(orjson.dumps(event, default=_default, option=_OPTIONS) + b"\n")
         if level_no < self.level:
             return
         # One record, one line in the human logs: a message cannot forge extra lines.
