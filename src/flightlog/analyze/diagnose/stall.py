@@ -55,7 +55,7 @@ def find_stalls(run: RunTable, params: StallParams) -> list[Diagnosis]:
             severity=WARNING,
             message=(
                 f"progress stalled {len(stalls)} time(s); the longest gap was {longest[2]:.0f} s "
-                f"between steps {longest[0]} and {longest[1]} (usual gap {usual:.1f} s). Look "
+                f"between steps {longest[0]} and {longest[1]} (usual gap {usual:.3g} s). Look "
                 "for a hung data loader, a slow checkpoint or evaluation, or a blocked collective."
             ),
             evidence={

@@ -5,7 +5,8 @@ What nanoGPT (and the many loops copied from it) prints::
     step 2000: train loss 1.7623, val loss 1.8877
     iter 2000: loss 1.7811, time 45.21ms, mfu 12.34%
 
-``iter`` lines become ``train`` points (``loss``, ``mfu`` in percent, ``step_time_s``),
+``iter`` lines become ``train`` points (``loss``, ``mfu`` in percent — nanoGPT's
+``-100%`` placeholder of the first iterations is skipped — and ``step_time_s``),
 with ``time`` the sum of the printed iteration times; ``step`` lines give the evaluation
 points: ``val`` ``loss`` and ``train`` ``loss_estimate`` (the averaged train loss). An ``iter`` counter going back starts a new run.
 """
@@ -69,5 +70,5 @@ class NanoGPTParser(FormatParser):
             builder.add("loss", float(match.group(2)), step, None, time, split="train")
             if millis is not None:
                 builder.add("step_time_s", float(millis) / 1000.0, step, None, time, split="train")
-            if match.group(4) is not None:
+            if match.group(4) is not None and float(match.group(4)) >= 0:  # -100 = not measured yet
                 builder.add("mfu", float(match.group(4)), step, None, time, split="train")
