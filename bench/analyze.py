@@ -5,7 +5,9 @@ Generates (once, deterministic) a Keras-style and a Hugging-Face-style training 
 
 - parses it with flightlog's parser (chunked, bulk regex / str.find) -> lines/s;
 - parses it with a straightforward per-line ``re.search`` loop that extracts the same
-  metrics (what people hand-write) -> lines/s, in the same run: the baseline;
+  metrics (what people hand-write) -> lines/s, in the same run: the baseline. For the HF
+  log two baselines: one ``search`` + ``findall`` per line (``hf``, the stronger one) and
+  one ``re.search`` per metric per line (``hf/search-per-metric``, the literal script);
 - checks both produced the same points;
 - measures the parser's memory in a fresh subprocess: peak RSS growth over the
   interpreter after imports (ru_maxrss), and the tracemalloc peak, against the file size.
@@ -133,6 +135,37 @@ def baseline_hf(path: Path) -> int:
     return points
 
 
+_HF_TRAIN_KEYS = ("loss", "grad_norm", "learning_rate")
+_HF_EVAL_KEYS = (
+    "eval_loss",
+    "eval_accuracy",
+    "eval_runtime",
+    "eval_samples_per_second",
+    "eval_steps_per_second",
+)
+_HF_SEARCH = {
+    key: re.compile(rf"'{key}': '?([-+\d.eE]+|nan|inf)") for key in _HF_TRAIN_KEYS + _HF_EVAL_KEYS
+}
+
+
+def baseline_hf_per_metric(path: Path) -> int:
+    """The most literal hand-written script: one re.search per metric per line."""
+    values: dict[str, list[float]] = {key: [] for key in _HF_SEARCH}
+    with open(path) as handle:
+        for line in handle:
+            if line.startswith("{'loss'"):
+                keys = _HF_TRAIN_KEYS
+            elif line.startswith("{'eval_loss'"):
+                keys = _HF_EVAL_KEYS
+            else:
+                continue
+            for key in keys:
+                match = _HF_SEARCH[key].search(line)
+                if match:
+                    values[key].append(float(match.group(1)))
+    return sum(len(v) for v in values.values())
+
+
 def ours(path: Path, format_name: str) -> int:
     from flightlog.analyze.parse import parse_path
 
@@ -187,9 +220,10 @@ def main() -> None:
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     results = []
-    for name, maker, format_name, baseline in (
-        ("keras", make_keras_log, "keras", baseline_keras),
-        ("hf", make_hf_log, "hf", baseline_hf),
+    for label, name, maker, format_name, baseline in (
+        ("keras", "keras", make_keras_log, "keras", baseline_keras),
+        ("hf", "hf", make_hf_log, "hf", baseline_hf),
+        ("hf/search-per-metric", "hf", make_hf_log, "hf", baseline_hf_per_metric),
     ):
         path = DATA / f"{name}_{args.lines}.log"
         if not path.exists():
@@ -206,7 +240,7 @@ def main() -> None:
         base_cpu = min(r[1] for r in base_runs)
         rss_mb, traced_mb = memory(path, format_name)
         row = {
-            "log": name,
+            "log": label,
             "lines": args.lines,
             "file_mb": round(size_mb, 1),
             "ours_lines_per_sec": round(args.lines / ours_wall),
@@ -224,7 +258,7 @@ def main() -> None:
         results.append(row)
         same = "same points" if ours_points == base_points else "POINTS DIFFER"
         print(
-            f"{name:5} {args.lines:,} lines {size_mb:.1f} MiB | flightlog {row['ours_lines_per_sec']:,} lines/s"
+            f"{label} {args.lines:,} lines {size_mb:.1f} MiB | flightlog {row['ours_lines_per_sec']:,} lines/s"
             f" wall ({ours_wall:.2f} s), {row['ours_lines_per_cpu_sec']:,}/CPU-s | per-line re.search"
             f" {row['baseline_lines_per_sec']:,} lines/s wall ({base_wall:.2f} s),"
             f" {row['baseline_lines_per_cpu_sec']:,}/CPU-s | {row['speedup']:.2f}x wall,"
