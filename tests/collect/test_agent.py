@@ -301,3 +301,34 @@ def test_metrics_port_serves_agent_and_pipeline_counters(
         'flightlog_pipeline_dropped_records_total{pipeline="collect",reason="filtered",stage="0:filter"} 1.0'
         in text
     )
+
+
+def test_garbage_in_the_buffer_is_set_aside(tmp_path, recording_server, run_agent, fast_config):
+    """An unreadable spool file does not stop the agent; it is moved aside and the rest ships."""
+    buffer = tmp_path / "state" / "buffer"
+    buffer.mkdir(parents=True)
+    (buffer / "0000000000000001.batch").write_bytes(b"\x00garbage\nmore")
+    (tmp_path / "state" / "positions.json").write_text('{"seq": 0, "files": {}}')
+    _write(tmp_path / "a.log", ["fine"])
+    agent = run_agent(
+        fast_config(
+            recording_server.url, tmp_path / "state", (FileInput((str(tmp_path / "a.log"),)),)
+        )
+    )
+    recording_server.wait_for(1)
+    agent.stop()
+    assert recording_server.lines() == ["fine"]
+    assert (buffer / "0000000000000001.corrupt").exists()
+
+
+def test_garbage_positions_file_names_the_fix(tmp_path, fast_config):
+    """A corrupt positions.json is a ConfigError saying what to do."""
+    from flightlog.collect import Agent
+    from flightlog.errors import ConfigError
+
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "positions.json").write_text("{nope")
+    with pytest.raises(ConfigError, match="move it away"):
+        Agent(
+            fast_config("http://127.0.0.1:1", tmp_path / "state", ()), registry=CollectorRegistry()
+        )

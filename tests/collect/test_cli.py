@@ -171,6 +171,7 @@ def test_config_file_with_garbage_is_rejected(tmp_path):
     assert "lables" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_config_file_runs(tmp_path, recording_server):
     """A collect.yaml with inputs and a pipeline ships processed lines."""
     log = tmp_path / "svc" / "app.log"

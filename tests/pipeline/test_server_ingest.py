@@ -7,6 +7,9 @@ import time
 
 import pytest
 
+from flightlog.errors import ConfigError
+from flightlog.pipeline.tenants import TenantPipelines
+
 PIPELINE_CONFIG = {
     "pipeline": {
         "stages": [
@@ -125,11 +128,19 @@ def test_pipeline_counters_on_metrics(pipeline_server):
     )
 
 
-def test_invalid_pipeline_config_stops_the_server_with_a_message(flightlog_server_factory):
-    """A bad pipeline section is refused at startup, naming the stage and key."""
-    with pytest.raises(RuntimeError) as caught:
-        flightlog_server_factory({"pipeline": [{"sample": {"rate": 3}}]})
-    assert "rate" in str(caught.value)
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ([{"sample": {"rate": 3}}], "rate"),
+        ({"stages": [], "tenant": {}}, "tenants"),
+        ({"tenants": {"a": [{"jsn": {}}]}}, "pipeline.tenants.a[0]"),
+    ],
+)
+def test_invalid_pipeline_sections_are_refused(section, message):
+    """A bad pipeline section raises ConfigError (the server's startup hook lets it stop the start)."""
+    with pytest.raises(ConfigError) as caught:
+        TenantPipelines.from_section(section)
+    assert message in str(caught.value)
 
 
 def test_python_logging_loki_client_pushes(pipeline_server):
@@ -147,13 +158,3 @@ def test_python_logging_loki_client_pushes(pipeline_server):
     ((labels, line, _),) = _wait(pipeline_server, '{app="legacy-svc"}', 1)
     assert labels["region"] == "eu" and labels["level"] == "error"
     assert "payment failed" in line
-
-
-def test_push_still_works_without_a_pipeline(flightlog_module_server):
-    """With no pipeline section, pushes are stored unchanged."""
-    now = time.time_ns()
-    body = {"streams": [{"stream": {"job": "plain"}, "values": [[str(now), "ERROR x@y.io"]]}]}
-    with flightlog_module_server.client() as http:
-        assert http.post("/loki/api/v1/push", json=body).status_code == 204
-    ((labels, line, _),) = _wait(flightlog_module_server, '{job="plain"}', 1)
-    assert (labels, line) == ({"job": "plain"}, "ERROR x@y.io")

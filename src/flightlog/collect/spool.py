@@ -13,6 +13,7 @@ lines counted as dropped (``flightlog_collect_buffer_dropped_lines``).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ from flightlog.collect.metrics import agent_metrics
 from flightlog.collect.positions import FilePosition
 
 __all__ = ["Spool", "SpoolFile"]
+
+logger = logging.getLogger("flightlog.collect")
 
 _SUFFIX = ".batch"
 _IN_FLIGHT = "in-flight"
@@ -61,13 +64,27 @@ class Spool:
             if entry.suffix == ".tmp":
                 entry.unlink(missing_ok=True)
             elif entry.suffix == _SUFFIX and entry.stem.isdigit():
-                header, _ = self._read(entry)
+                try:
+                    header = self._read_header(entry)
+                except (orjson.JSONDecodeError, OSError) as exc:
+                    # Not written by us whole (batches are renamed into place complete):
+                    # set it aside rather than refuse to start or send garbage.
+                    entry.rename(entry.with_suffix(".corrupt"))
+                    logger.error(
+                        "spool file %s is unreadable (%s); moved aside as .corrupt", entry, exc
+                    )
+                    continue
                 item = SpoolFile(
                     int(entry.stem), entry, entry.stat().st_size, int(header.get("lines", 0))
                 )
                 self._files[item.seq] = item
                 self._bytes += item.size
         self._metrics.buffer_bytes.set(self._bytes)
+
+    @staticmethod
+    def _read_header(path: Path) -> dict[str, object]:
+        with open(path, "rb") as handle:
+            return orjson.loads(handle.readline())
 
     @staticmethod
     def _read(path: Path) -> tuple[dict[str, object], bytes]:
@@ -87,7 +104,7 @@ class Spool:
         if not newer:
             return None
         seq = max(newer)
-        header, _ = self._read(self._files[seq].path)
+        header = self._read_header(self._files[seq].path)
         files = header.get("positions", {})
         assert isinstance(files, dict)
         return seq, {key: FilePosition.from_json(value) for key, value in files.items()}
@@ -169,7 +186,7 @@ class Spool:
 
     def header(self, item: SpoolFile) -> dict[str, object]:
         """The JSON header of a batch."""
-        return self._read(item.path)[0]
+        return self._read_header(item.path)
 
     def get(self, seq: int) -> SpoolFile | None:
         with self._lock:
