@@ -28,7 +28,7 @@ from flightlog.query.pipeline import (
     label_predicate,
     unwrap_value,
 )
-from flightlog.query.plan import plan_log_query
+from flightlog.query.plan import LogPlan, plan_log_query
 from flightlog.query.results import (
     LogEntry,
     MatrixResult,
@@ -385,7 +385,13 @@ class Engine:
         return result
 
     def _python_samples(
-        self, agg: ast.RangeAggregation, plan, lo: int, hi: int, ctx: _Context, needs_bytes: bool
+        self,
+        agg: ast.RangeAggregation,
+        plan: LogPlan,
+        lo: int,
+        hi: int,
+        ctx: _Context,
+        needs_bytes: bool,
     ) -> dict[Labels, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
         pipeline = Pipeline(plan.residual)
         unwrap = agg.unwrap
