@@ -475,3 +475,22 @@ def test_pipeline_queries_scan_in_slices_in_both_directions(engine: Engine) -> N
     assert [t for _, t, _ in logs(engine, query, limit=2, direction=Direction.FORWARD)] == [10, 20]
     newest = logs(engine, query, limit=2)
     assert sorted((t for _, t, _ in newest), reverse=True) == [70, 20]
+
+
+def test_needle_filter_skips_segments_by_bloom(dataset_store: Store) -> None:
+    """`|= "<trace id>"` reads only the segments whose n-gram bloom may hold the needle."""
+    dataset_store.flush()  # the head rows become a second segment
+    push(
+        dataset_store,
+        [({"app": "api", "env": "prod"}, 150, "request trace=needle-7f3a9c21 done", None)],
+    )
+    dataset_store.flush()
+    engine = Engine(dataset_store)
+    outcome = engine.query_range('{app=~".+"} |= "needle-7f3a9c21"', T0, T0 + 200 * S, S, TENANTS)
+    assert isinstance(outcome.result, StreamsResult)
+    assert [e.line for s in outcome.result.streams for e in s.entries] == [
+        "request trace=needle-7f3a9c21 done"
+    ]
+    assert outcome.stats.segments_read == 1
+    everything = engine.query_range('{app=~".+"} |= "o"', T0, T0 + 200 * S, S, TENANTS)
+    assert everything.stats.segments_read == 3
