@@ -260,3 +260,24 @@ def test_log_batch_from_many_threads_loses_nothing(tmp_path: Path) -> None:
     }
     summary = orjson.loads((tmp_path / "threads_summary.json").read_bytes())
     assert summary["metrics"]["train/loss"]["count"] == 2000
+
+
+def test_sigterm_writes_the_summary_then_exits_with_the_signal(tmp_path: Path) -> None:
+    """With handle_sigterm=True a preempted job leaves a 'terminated' summary and dies of SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time, flightlog\n"
+        f"run = flightlog.Run('pre', dir={str(tmp_path)!r}, handle_sigterm=True)\n"
+        "run.log_batch(step=1, epoch=1, loss=0.5)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == -signal.SIGTERM
+    summary = orjson.loads((tmp_path / "pre_summary.json").read_bytes())
+    assert summary["status"] == "terminated" and summary["counts"]["batches"] == 1

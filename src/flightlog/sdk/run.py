@@ -24,8 +24,10 @@ import logging
 import os
 import platform
 import secrets
+import signal
 import socket
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -60,6 +62,7 @@ class RunStatus:
     FAILED = "failed"
     INTERRUPTED = "interrupted"
     ABORTED = "aborted"  # the process exited without the run being finished
+    TERMINATED = "terminated"  # SIGTERM (a scheduler's preemption), with handle_sigterm=True
 
 
 def _new_run_id(name: str, now_ns: int) -> str:
@@ -90,6 +93,7 @@ class Run:
         training_log_every_n_steps: int = 10,
         processors: tuple[Processor, ...] | None = None,
         console: bool = False,
+        handle_sigterm: bool = False,
         clock: Clock | None = None,
     ) -> None:
         if not name or "/" in name or "\\" in name:
@@ -152,6 +156,7 @@ class Run:
         self._open = False
         self._status_at_exit = RunStatus.ABORTED
         self.summary_path = self.dir / f"{name}_summary.json"
+        self._handle_sigterm = handle_sigterm
         self.paths = dict(
             zip(("main", "training", "errors", "metrics"), self._writer.paths.values(), strict=True)
         )
@@ -180,6 +185,26 @@ class Run:
         if self._interval is not None:
             self._system = SystemMonitor(self._interval, self._system_sample)
             self._system.start()
+        if self._handle_sigterm:
+            self._install_sigterm_handler()
+
+    def _install_sigterm_handler(self) -> None:
+        """On SIGTERM (SLURM/Kubernetes preemption) write the summary, then die of the signal."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous == signal.SIG_IGN:
+            return
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            self.finish(RunStatus.TERMINATED)
+            signal.signal(signal.SIGTERM, previous)
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                os.kill(os.getpid(), signum)  # default action: exit with the signal's status
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
     def __enter__(self) -> Run:
         self._context_token = bind(run_id=self.run_id)

@@ -105,7 +105,8 @@ class RunWriter:
         self.batch_records = 0
         self.dropped: dict[str, int] = {}
         self.write_errors = 0
-        self._lock = threading.Lock()
+        # Re-entrant: Run's SIGTERM handler may finish the run while the main thread drains.
+        self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
