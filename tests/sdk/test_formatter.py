@@ -155,3 +155,20 @@ def test_any_message_and_extras_round_trip(message: str, extras: dict) -> None:
     assert event["msg"] == message
     for name, value in extras.items():
         assert event[name] == value
+
+
+def test_exception_cause_chain_is_structured() -> None:
+    """``raise X from Y`` gives the structured exception a ``cause`` of the same shape."""
+    stream = io.StringIO()
+    logger = _logger_to(stream, "test.formatter.cause")
+    try:
+        try:
+            {}["shard"]
+        except KeyError as missing:
+            raise RuntimeError("data loader failed") from missing
+    except RuntimeError:
+        logger.exception("epoch aborted")
+    exception = _lines(stream)[0]["exception"]
+    assert exception["type"] == "RuntimeError"
+    assert exception["cause"]["type"] == "KeyError" and exception["cause"]["message"] == "'shard'"
+    assert "cause" not in exception["cause"]

@@ -95,17 +95,27 @@ def exception_event(
     exc_type: type[BaseException] | None,
     exc: BaseException | None,
     tb: TracebackType | None,
+    _depth: int = 0,
 ) -> dict[str, Any]:
-    """Structured form of an exception: ``{type, message, frames: [{file, line, function}]}``."""
+    """Structured exception: ``{type, message, frames: [{file, line, function}], cause?}``.
+
+    ``cause`` is the exception this one was raised from (or while handling), the same
+    shape, up to 5 levels deep.
+    """
     frames = [
         {"file": frame.filename, "line": frame.lineno, "function": frame.name}
         for frame in traceback.extract_tb(tb)
     ]
-    return {
+    event: dict[str, Any] = {
         "type": exc_type.__qualname__ if exc_type is not None else "None",
         "message": str(exc) if exc is not None else "",
         "frames": frames,
     }
+    if exc is not None and _depth < 5:
+        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if cause is not None:
+            event["cause"] = exception_event(type(cause), cause, cause.__traceback__, _depth + 1)
+    return event
 
 
 def build_event(record: logging.LogRecord) -> dict[str, Any]:
