@@ -189,6 +189,25 @@ def test_rules_and_alerts_in_prometheus_shape(server: Any, hook: RecordingReceiv
         assert {r["type"] for r in only_alerts["rules"]} == {"alerting"}
         metrics = http.get("/metrics").text
         assert 'e2e:errors:count3s{service="api",tenant="default"} 3.0' in metrics
+        found = http.get(
+            "/prometheus/api/v1/query", params={"query": "e2e:errors:count3s > 2"}
+        ).json()
+        assert [(r["metric"]["service"], r["value"][1]) for r in found["data"]["result"]] == [
+            ("api", "3")
+        ]
+        now = time.time()
+        ranged = http.get(
+            "/prometheus/api/v1/query_range",
+            params={
+                "query": 'e2e:errors:count3s{service="api"} > 0',
+                "start": now - 2,
+                "end": now,
+                "step": 1,
+            },
+        ).json()["data"]["result"]
+        assert ranged and ranged[0]["metric"]["__name__"] == "e2e:errors:count3s"
+        bad = http.get("/prometheus/api/v1/query", params={"query": 'sum(rate({a="b"}[1m]))'})
+        assert bad.status_code == 400 and "recorded-series" in bad.json()["error"]
 
 
 def test_ruler_api_round_trip(flightlog_app_client: Any) -> None:

@@ -4,6 +4,8 @@
 * ``GET /prometheus/api/v1/rules`` and ``/prometheus/api/v1/alerts``: Prometheus's shapes,
   what Grafana's alerting view reads
 * ``GET /api/v1/slos``: SLO error budget and burn rates
+* ``GET /prometheus/api/v1/query`` and ``query_range``: the series recording rules wrote
+  (recorded-series expressions, e.g. SLO burn ratios), for Grafana's Prometheus data source
 
 ``on_startup`` builds the ``NotifyService`` (``alerting:``), the ``Ruler`` (``rules:``,
 ``slos:``) over the store's query engine, publishes them in ``services.extras`` as
@@ -332,3 +334,78 @@ def slos(
         slo_status(s, querier, now, tenants[0], firing.get(s.name, ())).to_json() for s in declared
     ]
     return {"status": "success", "data": data}
+
+
+def _parse_time_s(value: str | None, default: float, name: str) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        from flightlog.rules.alert import parse_rfc3339
+
+        try:
+            parsed = parse_rfc3339(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise HTTPError(
+                400, f"{name}={value!r} is not a Unix time or an RFC 3339 time"
+            ) from None
+        return parsed
+
+
+def _recorded(query: str, ruler: Ruler, ts_ns: int, tenant: str) -> list[Any]:
+    from flightlog.rules.recorded_expr import evaluate_recorded, is_recorded_expr
+
+    if not is_recorded_expr(query):
+        raise HTTPError(
+            400,
+            f"{query!r} is not a recorded-series expression: this endpoint reads series written by "
+            'recording rules (e.g. slo:sli_error:ratio_rate5m{slo="x"} > 0.01); use /loki/api/v1/query for LogQL',
+        )
+    return evaluate_recorded(query, ruler.state.read_recorded, ts_ns, tenant)
+
+
+@router.get("/prometheus/api/v1/query")
+def recorded_query(
+    query: str,
+    time: str | None = None,
+    tenants: tuple[str, ...] = Depends(_read),
+    ruler: Ruler = Depends(_ruler),
+    services: Services = Depends(get_services),
+) -> dict[str, Any]:
+    """Recorded series (what recording rules wrote) at one instant, in Prometheus's shape."""
+    at = _parse_time_s(time, services.clock_ns() / NS, "time")
+    samples = _recorded(query, ruler, int(at * NS), tenants[0])
+    result = [{"metric": dict(s.labels), "value": [at, f"{s.value:g}"]} for s in samples]
+    return {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+
+@router.get("/prometheus/api/v1/query_range")
+def recorded_query_range(
+    query: str,
+    start: str,
+    end: str,
+    step: float = 60.0,
+    tenants: tuple[str, ...] = Depends(_read),
+    ruler: Ruler = Depends(_ruler),
+) -> dict[str, Any]:
+    """Recorded series over a range (one evaluation per step), in Prometheus's matrix shape."""
+    start_s, end_s = _parse_time_s(start, 0, "start"), _parse_time_s(end, 0, "end")
+    if step <= 0 or end_s < start_s:
+        raise HTTPError(400, "need start <= end and a positive step (seconds)")
+    if (end_s - start_s) / step > 11_000:
+        raise HTTPError(
+            400, "exceeded maximum resolution of 11,000 points per series: increase step"
+        )
+    series: dict[tuple[tuple[str, str], ...], list[list[Any]]] = {}
+    at = start_s
+    while at <= end_s:
+        for sample in _recorded(query, ruler, int(at * NS), tenants[0]):
+            series.setdefault(tuple(sorted(sample.labels.items())), []).append(
+                [at, f"{sample.value:g}"]
+            )
+        at += step
+    result = [{"metric": dict(key), "values": values} for key, values in series.items()]
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
