@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 
 import orjson
 
-from server.readback import stored_rows
+from server.readback import queried_rows
 
 
 def _push(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
@@ -22,22 +23,23 @@ def _push(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess
 
 
 def _ndjson(count: int) -> bytes:
+    base = time.time_ns() - 3600 * 10**9  # recent, so the query API's default limits cover it
     return b"".join(
-        orjson.dumps(
-            {"ts": 1_767_225_600_000_000_000 + i, "labels": {"app": "cli"}, "line": f"line {i}"}
-        )
-        + b"\n"
+        orjson.dumps({"ts": base + i, "labels": {"app": "cli"}, "line": f"line {i}"}) + b"\n"
         for i in range(count)
     )
 
 
-def test_pushes_an_ndjson_file_in_batches_with_extra_labels(flightlog_server, tmp_path):
+def test_pushes_an_ndjson_file_in_batches_with_extra_labels(flightlog_module_server, tmp_path):
     source = tmp_path / "logs.ndjson"
     source.write_bytes(_ndjson(250))
+    url = flightlog_module_server.url
     result = _push(
         str(source),
         "--url",
-        flightlog_server.url,
+        url,
+        "--tenant",
+        "nd",
         "--batch-size",
         "100",
         "--label",
@@ -45,18 +47,17 @@ def test_pushes_an_ndjson_file_in_batches_with_extra_labels(flightlog_server, tm
         "--quiet",
     )
     assert result.returncode == 0, result.stderr
-    flightlog_server.stop()
-    rows = stored_rows(flightlog_server.data_dir)
-    assert len(rows) == 250
-    assert {r[0] for r in rows} == {(("app", "cli"), ("env", "test"))}
-    assert sorted(r[2] for r in rows) == sorted(f"line {i}" for i in range(250))
+    rows = queried_rows(url, '{app="cli"}', "nd")
+    assert [r[2] for r in rows] == [f"line {i}" for i in range(250)]
+    assert {tuple(sorted(r[0].items())) for r in rows} == {(("app", "cli"), ("env", "test"))}
 
 
-def test_pushes_plain_lines_from_stdin_to_a_tenant(flightlog_server):
+def test_pushes_plain_lines_from_stdin_to_a_tenant(flightlog_module_server):
+    url = flightlog_module_server.url
     result = _push(
         "-",
         "--url",
-        flightlog_server.url,
+        url,
         "--format",
         "lines",
         "--tenant",
@@ -67,30 +68,31 @@ def test_pushes_plain_lines_from_stdin_to_a_tenant(flightlog_server):
     )
     assert result.returncode == 0, result.stderr
     assert "pushed 2 lines" in result.stderr
-    flightlog_server.stop()
-    rows = stored_rows(flightlog_server.data_dir, "t1")
-    assert [r[2] for r in rows] == ["first", "second"]
-    assert rows[0][0] == (("job", "stdin"),)
+    rows = queried_rows(url, '{job="stdin"}', "t1")
+    assert [(r[0], r[2]) for r in rows] == [
+        ({"job": "stdin"}, "first"),
+        ({"job": "stdin"}, "second"),
+    ]
 
 
-def test_format_is_detected_from_the_first_line(flightlog_server, tmp_path):
+def test_format_is_detected_from_the_first_line(flightlog_module_server, tmp_path):
     """Without --format, a plain log goes as lines and an NDJSON file as objects."""
     plain = tmp_path / "app.log"
     plain.write_text("\nstarted\n{not json either\n")
     structured = tmp_path / "app.ndjson"
     structured.write_bytes(_ndjson(2))
+    url = flightlog_module_server.url
     for path in (plain, structured):
-        result = _push(str(path), "--url", flightlog_server.url, "--quiet", "--label", "job=auto")
+        result = _push(
+            str(path), "--url", url, "--tenant", "auto", "--quiet", "--label", "job=auto"
+        )
         assert result.returncode == 0, result.stderr
-    flightlog_server.stop()
-    rows = stored_rows(flightlog_server.data_dir)
-    by_labels = {}
-    for labels, _, line, _ in rows:
-        by_labels.setdefault(dict(labels).get("filename", "ndjson"), []).append(line)
-    assert by_labels == {
-        str(plain.resolve()): ["started", "{not json either"],
-        "ndjson": ["line 0", "line 1"],
-    }
+    plain_rows = queried_rows(url, '{job="auto", filename=~".+"}', "auto")
+    assert [(r[0]["filename"], r[2]) for r in plain_rows] == [
+        (str(plain.resolve()), "started"),
+        (str(plain.resolve()), "{not json either"),
+    ]
+    assert [r[2] for r in queried_rows(url, '{app="cli"}', "auto")] == ["line 0", "line 1"]
 
 
 def test_server_down_exits_1_with_one_line(tmp_path):
@@ -107,10 +109,12 @@ def test_server_down_exits_1_with_one_line(tmp_path):
     assert "gave up after 2 attempts" in lines[0]
 
 
-def test_rejected_body_exits_1_with_the_server_message(flightlog_server, tmp_path):
+def test_rejected_body_exits_1_with_the_server_message(flightlog_module_server, tmp_path):
     source = tmp_path / "not.ndjson"
     source.write_text("this is not json\n")
-    result = _push(str(source), "--url", flightlog_server.url, "--quiet", "--format", "ndjson")
+    result = _push(
+        str(source), "--url", flightlog_module_server.url, "--quiet", "--format", "ndjson"
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1

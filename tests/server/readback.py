@@ -38,3 +38,38 @@ def _rows(store: Store, tenant: str) -> list[Row]:
             metadata = dict(row["metadata"]) or None
             rows.append((labels[row["stream_id"]], row["ts"], row["line"], metadata))
     return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+
+
+def queried_rows(
+    url: str, selector: str, tenant: str = "default"
+) -> list[tuple[dict[str, str], int, str]]:
+    """Entries of the last week a running server returns for ``selector``: (labels, ts, line).
+
+    Goes through the LogQL HTTP API (``query_range``, at most 5000 entries), so the server
+    keeps running; structured metadata shows up among the labels, as in Loki's answer.
+    """
+    import time
+
+    import httpx
+
+    end = time.time_ns() + 3600 * 10**9
+    params = {
+        "query": selector,
+        "start": str(end - 7 * 86400 * 10**9),
+        "end": str(end),
+        "direction": "forward",
+        "limit": "5000",
+    }
+    response = httpx.get(
+        f"{url}/loki/api/v1/query_range",
+        params=params,
+        headers={"X-Scope-OrgID": tenant},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    rows = [
+        (stream["stream"], int(ts), line)
+        for stream in response.json()["data"]["result"]
+        for ts, line in stream["values"]
+    ]
+    return sorted(rows, key=lambda r: (r[1], r[2]))
