@@ -350,3 +350,33 @@ def test_slo_status_endpoint(tmp_path: Path) -> None:
     assert slo["error_ratio"] == pytest.approx(0.1)
     assert slo["error_budget_remaining"] == pytest.approx(1 - 0.1 / 0.01)
     assert slo["burn_rates"]["5m"] == pytest.approx(10)
+
+
+@pytest.mark.slow
+def test_amtool_works_against_flightlog(flightlog_server: Any) -> None:
+    """Alertmanager's own CLI (amtool) adds and lists silences and alerts on flightlog."""
+    import shutil
+    import subprocess
+
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool not installed (Debian package `prometheus-alertmanager`)")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [amtool, f"--alertmanager.url={flightlog_server.url}", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    silence_id = run(
+        "silence", "add", "alertname=Foo", 'service=~"api|db"', "--comment=deploy", "--author=me"
+    ).strip()
+    assert silence_id in run("silence", "query")
+    run("alert", "add", "alertname=Bar", "severity=page")
+    assert "Bar" in run("alert", "query")
+    run("silence", "expire", silence_id)
+    assert silence_id not in run("silence", "query")
