@@ -29,6 +29,7 @@ to get the same message style. To add a section, add its name to ``EXTENSION_SEC
 
 from __future__ import annotations
 
+import hmac
 import math
 import re
 from collections.abc import Mapping
@@ -141,10 +142,13 @@ class AuthConfig:
         return bool(self.tokens)
 
     def find(self, token: str) -> AuthToken | None:
+        """The configured token equal to ``token``, compared in constant time."""
+        given = token.encode()
+        found = None
         for candidate in self.tokens:
-            if candidate.token == token:
-                return candidate
-        return None
+            if hmac.compare_digest(candidate.token.encode(), given):
+                found = candidate
+        return found
 
 
 @dataclass(frozen=True, slots=True)

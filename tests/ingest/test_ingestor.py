@@ -68,3 +68,12 @@ def test_rate_limit_drops_the_whole_push():
     limited = ingestor.prepare(PushFormat.LOKI_JSON, _BODY, None, "t")
     assert limited.request.streams == ()
     assert limited.rejections.counts == {RATE_LIMITED: 2}
+
+
+def test_protobuf_with_content_encoding_snappy_is_accepted():
+    """Snappy is the protobuf body's own framing; a sender naming it in the header is fine."""
+    from flightlog.ingest import decode_loki_json, encode_loki_protobuf
+
+    body = encode_loki_protobuf(decode_loki_json(_BODY, "t"))
+    prepared = Ingestor(IngestLimits()).prepare(PushFormat.LOKI_PROTOBUF, body, "snappy", "t")
+    assert prepared.request.entry_count == 2

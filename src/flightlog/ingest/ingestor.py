@@ -89,6 +89,8 @@ class Ingestor:
         """Decode a body whole; raise ``ValidationError`` if it cannot be."""
         max_bytes = self.limits.for_tenant(tenant).max_request_bytes
         check_size(len(body), max_bytes)
+        if push_format is PushFormat.LOKI_PROTOBUF and (content_encoding or "").lower() == "snappy":
+            content_encoding = None  # some senders name the snappy framing the body always has
         raw = decode_content_encoding(body, content_encoding, max_bytes)
         rejections = Rejections()
         if push_format is PushFormat.LOKI_JSON:
