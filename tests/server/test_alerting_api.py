@@ -380,3 +380,35 @@ def test_amtool_works_against_flightlog(flightlog_server: Any) -> None:
     assert "Bar" in run("alert", "query")
     run("silence", "expire", silence_id)
     assert silence_id not in run("silence", "query")
+
+
+def test_posted_alerts_groups_and_status(flightlog_app_client: Any) -> None:
+    """Alerts POSTed in Alertmanager's shape appear in /api/v2/alerts and /alerts/groups."""
+    http = flightlog_app_client
+    alerts = [
+        {
+            "labels": {"alertname": "Posted", "service": s},
+            "annotations": {"summary": "x"},
+            "generatorURL": "http://g",
+        }
+        for s in ("api", "db")
+    ]
+    assert http.post("/api/v2/alerts", json=alerts).status_code == 200
+    listed = http.get("/api/v2/alerts", params={"filter": 'service="api"'}).json()
+    assert [a["labels"]["service"] for a in listed] == ["api"]
+    assert listed[0]["status"]["state"] == "active" and listed[0]["receivers"] == [
+        {"name": "default"}
+    ]
+    (group,) = http.get("/api/v2/alerts/groups").json()
+    assert group["receiver"] == {"name": "default"} and len(group["alerts"]) == 2
+    status = http.get("/api/v2/status").json()
+    assert status["cluster"]["status"] == "disabled" and status["versionInfo"][
+        "version"
+    ].startswith("flightlog")
+    for bad in (
+        [{"labels": {}}],
+        [{"labels": {"a": 1}}],
+        [{"labels": {"a": "b"}, "startsAt": "yesterday"}],
+        {"x": 1},
+    ):
+        assert http.post("/api/v2/alerts", json=bad).status_code in (400, 422)

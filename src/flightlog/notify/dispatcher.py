@@ -150,6 +150,14 @@ class Dispatcher:
         state = "suppressed" if silenced or inhibited else "active"
         return AlertMarker(state, silenced, inhibited, receivers)
 
+    def groups(self) -> list[tuple[str, str, dict[str, str], list[Alert]]]:
+        """(group key, receiver, group labels, alerts) of every aggregation group."""
+        with self._lock:
+            return [
+                (g.key, g.route.receiver, dict(g.labels), list(g.alerts.values()))
+                for g in sorted(self._groups.values(), key=lambda g: g.key)
+            ]
+
     def next_due(self) -> float | None:
         """When the earliest group wants flushing (``None`` with no groups)."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 * ``GET /api/v2/alerts`` (filters ``active``, ``silenced``, ``inhibited``, ``filter``),
   ``POST /api/v2/alerts`` (so Prometheus or another ruler can send alerts here)
+* ``GET /api/v2/alerts/groups`` (what dashboards such as karma read), ``GET /api/v2/status``
 * ``GET/POST /api/v2/silences``, ``GET/DELETE /api/v2/silence/{id}`` (and the same under
   ``/api/v2/silences/{id}``), in Alertmanager's JSON shapes.
 """
@@ -77,22 +78,76 @@ def get_alerts(
             continue
         if receiver and receiver not in marker.receivers:
             continue
-        body = alert.to_api(now)
-        del body["status"]
-        body.update(
-            {
-                "updatedAt": format_rfc3339(alert.updated_at),
-                "receivers": [{"name": r} for r in marker.receivers],
-                "status": {
-                    "state": marker.state,
-                    "silencedBy": list(marker.silenced_by),
-                    "inhibitedBy": list(marker.inhibited_by),
-                },
-            }
-        )
-        out.append(body)
+        out.append(_gettable(alert, marker, now))
     out.sort(key=lambda a: (a["labels"].get("alertname", ""), a["fingerprint"]))
     return out
+
+
+def _gettable(alert: Alert, marker: Any, now: float) -> dict[str, Any]:
+    body = alert.to_api(now)
+    del body["status"]
+    body.update(
+        {
+            "updatedAt": format_rfc3339(alert.updated_at),
+            "receivers": [{"name": r} for r in marker.receivers],
+            "status": {
+                "state": marker.state,
+                "silencedBy": list(marker.silenced_by),
+                "inhibitedBy": list(marker.inhibited_by),
+            },
+        }
+    )
+    return body
+
+
+@router.get("/api/v2/alerts/groups")
+def get_alert_groups(
+    _: tuple[str, ...] = Depends(_read), notify: NotifyService = Depends(_notify)
+) -> list[dict[str, Any]]:
+    now = time.time()
+    markers = {alert.fingerprint: marker for alert, marker in notify.dispatcher.alerts()}
+    out = []
+    for _key, receiver, labels, alerts in notify.dispatcher.groups():
+        firing = [
+            a for a in alerts if a.status_at(now).value == "firing" and a.fingerprint in markers
+        ]
+        if firing:
+            out.append(
+                {
+                    "labels": labels,
+                    "receiver": {"name": receiver},
+                    "alerts": [_gettable(a, markers[a.fingerprint], now) for a in firing],
+                }
+            )
+    return out
+
+
+_STARTED = time.time()
+
+
+@router.get("/api/v2/status")
+def get_status(
+    _: tuple[str, ...] = Depends(_read), services: Services = Depends(get_services)
+) -> dict[str, Any]:
+    import yaml
+
+    from flightlog._version import __version__
+
+    return {
+        "cluster": {"name": "", "status": "disabled", "peers": []},
+        "versionInfo": {
+            "version": f"flightlog-{__version__}",
+            "revision": "",
+            "branch": "",
+            "buildUser": "",
+            "buildDate": "",
+            "goVersion": "",
+        },
+        "config": {
+            "original": yaml.safe_dump(services.config.section("alerting") or {}, sort_keys=False)
+        },
+        "uptime": format_rfc3339(_STARTED),
+    }
 
 
 @router.post("/api/v2/alerts")
