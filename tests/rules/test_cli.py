@@ -114,3 +114,27 @@ def test_slo_export_errors_are_one_line(tmp_path: Path) -> None:
         runner.invoke(app, ["slo", "export", "--config", str(empty), "--format", "xml"]).exit_code
         == 2
     )
+
+
+def test_check_config_validates_alerting_sections(tmp_path: Path) -> None:
+    """--config checks rule files, SLOs and the alerting section, with warnings for unsupported keys."""
+    (tmp_path / "r.yaml").write_text("groups: []\n")
+    good = {
+        "rules": {"files": ["r.yaml"]},
+        **SLO_CONFIG,
+        "alerting": {
+            "templates": ["x.tmpl"],
+            "route": {"receiver": "a"},
+            "receivers": [{"name": "a"}],
+        },
+    }
+    config = tmp_path / "flightlog.yaml"
+    config.write_text(yaml.safe_dump(good))
+    result = runner.invoke(app, ["rules", "check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "1 SLOs, 1 receivers" in result.output and "warning: alerting.templates" in result.output
+    good["alerting"]["route"]["receiver"] = "missing"
+    config.write_text(yaml.safe_dump(good))
+    result = runner.invoke(app, ["rules", "check", "--config", str(config)])
+    assert result.exit_code == 1 and "receiver 'missing' is not defined" in result.output
+    assert runner.invoke(app, ["rules", "check"]).exit_code == 2

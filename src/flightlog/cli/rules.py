@@ -15,14 +15,20 @@ __all__ = ["register"]
 
 
 def check(
-    files: list[Path] = typer.Argument(..., help="Rule files to validate.", show_default=False),
+    files: list[Path] = typer.Argument(None, help="Rule files to validate.", show_default=False),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Also check flightlog.yaml: rules.files, slos and alerting."
+    ),
 ) -> None:
-    """Validate rule files: YAML, LogQL expressions, templates; exit 1 on any error."""
-    from flightlog.errors import RuleError
+    """Validate rule files (YAML, LogQL, templates) and optionally a config; exit 1 on any error."""
+    from flightlog.errors import FlightlogError, RuleError
     from flightlog.rules.loader import load_rule_file
 
+    if not files and config is None:
+        typer.echo("error: name rule files to check, or --config flightlog.yaml", err=True)
+        raise typer.Exit(2)
     bad = 0
-    for path in files:
+    for path in files or []:
         try:
             groups = load_rule_file(path)
         except RuleError as exc:
@@ -31,8 +37,33 @@ def check(
             continue
         rules = sum(len(g.rules) for g in groups)
         typer.echo(f"{path}: ok ({len(groups)} groups, {rules} rules)")
+    if config is not None:
+        try:
+            summary = _check_config(config)
+        except FlightlogError as exc:
+            bad += 1
+            typer.echo(f"error: {config}: {exc}", err=True)
+        else:
+            typer.echo(f"{config}: ok ({summary})")
     if bad:
         raise typer.Exit(1)
+
+
+def _check_config(path: Path) -> str:
+    """Load the alerting parts of a config the way the server does; returns a summary."""
+    from flightlog.config import load_config
+    from flightlog.notify.config import load_alerting_config
+    from flightlog.rules.config import load_rule_files, parse_rules_section
+    from flightlog.rules.slo import parse_slos
+
+    config = load_config(path)
+    settings = parse_rules_section(config.section("rules"))
+    groups = load_rule_files(settings.files, path.parent)
+    slos = parse_slos(config.section("slos"))
+    alerting = load_alerting_config(config.section("alerting"))
+    for warning in alerting.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    return f"{len(groups)} rule groups, {len(slos)} SLOs, {len(alerting.receivers)} receivers"
 
 
 def init(
