@@ -113,7 +113,7 @@ def evaluate_alerting_rule(
 
 def generator_url(external_url: str, expr: str) -> str:
     """Link to the explore page of the UI with the rule's query filled in."""
-    return f"{external_url.rstrip('/')}/?query={quote(expr, safe='')}"
+    return f"{external_url.rstrip('/')}/?query={quote(expr, safe='')}&range=1h"
 
 
 def to_notify_alert(
