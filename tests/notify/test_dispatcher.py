@@ -225,3 +225,28 @@ def test_old_alert_skips_group_wait(tmp_path: Path, clock: Clock) -> None:
     dispatcher, _ = make(tmp_path, clock)
     dispatcher.put([Alert({"alertname": "A"}, starts_at=clock.now - 600, ends_at=clock.now + 60)])
     assert len(flush(dispatcher)) == 1
+
+
+def test_retention_forgets_old_log_entries_and_silences(tmp_path: Path, clock: Clock) -> None:
+    """After the retention, nflog entries and expired silences are dropped; recent ones stay."""
+    from flightlog.notify.service import RETENTION_S, NotifyService
+
+    service = NotifyService(load_alerting_config(CONFIG), tmp_path / "svc", clock=clock)
+    try:
+        old = service.silences.upsert(
+            (LabelMatcher("a", MatchOp.EQ, "b"),), clock.now, clock.now + 60, "me", ""
+        )
+        service.put([firing(clock)])
+        clock.now += 30
+        for n in service.dispatcher.tick():
+            service.dispatcher.delivered(n, ok=True)
+        clock.now += RETENTION_S + 120
+        recent = service.silences.upsert(
+            (LabelMatcher("a", MatchOp.EQ, "c"),), clock.now, clock.now + 60, "me", ""
+        )
+        service.collect_garbage()
+        assert [s.id for s in service.silences.all()] == [recent.id]
+        assert service.nflog.get('{}:{alertname="A"}', "hook/webhook/0") is None
+        assert old.id != recent.id
+    finally:
+        service.stop()

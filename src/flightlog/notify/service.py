@@ -22,6 +22,9 @@ from flightlog.rules.alert import Alert
 __all__ = ["NotifyService"]
 
 _MAX_SLEEP_S = 0.5
+# Alertmanager's default --data.retention: notification-log entries and expired silences.
+RETENTION_S = 120 * 3600.0
+_GC_EVERY_S = 3600.0
 
 
 class NotifyService:
@@ -64,9 +67,19 @@ class NotifyService:
         self._thread = threading.Thread(target=self._loop, name="notify-ticker", daemon=True)
         self._thread.start()
 
+    def collect_garbage(self) -> None:
+        """Forget notification-log entries and expired silences older than the retention."""
+        cutoff = self._clock() - RETENTION_S
+        self.nflog.forget_before(cutoff)
+        self.silences.forget_expired_before(cutoff)
+
     def _loop(self) -> None:
+        last_gc = self._clock()
         while not self._stop.is_set():
             self.run_once()
+            if self._clock() - last_gc > _GC_EVERY_S:
+                self.collect_garbage()
+                last_gc = self._clock()
             next_due = self.dispatcher.next_due()
             wait = (
                 _MAX_SLEEP_S

@@ -168,6 +168,13 @@ class SilenceStore:
         assert found is not None
         return found
 
+    def forget_expired_before(self, cutoff: float) -> int:
+        """Delete silences that ended before ``cutoff``; returns how many."""
+        with self._lock:
+            removed = self._db.execute("DELETE FROM silences WHERE ends_at < ?", (cutoff,)).rowcount
+            self._cache = None
+        return removed
+
     def get(self, silence_id: str) -> Silence | None:
         return next((s for s in self.all() if s.id == silence_id), None)
 
