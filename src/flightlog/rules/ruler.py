@@ -178,7 +178,8 @@ class Ruler:
         started = time.perf_counter()
         outgoing: list[Alert] = []
         for rule in group.rules:
-            health = run.health.setdefault(rule.name, RuleHealth())
+            with self._lock:  # snapshot() iterates these dicts from API threads
+                health = run.health.setdefault(rule.name, RuleHealth())
             rule_started = time.perf_counter()
             try:
                 samples = self._query(rule.expr, ts_ns, group.tenant)
@@ -192,7 +193,8 @@ class Ruler:
                     active = evaluate_alerting_rule(
                         rule, run.alerts.get(rule.name, {}), samples, ts_ns, self.external_url
                     )
-                    run.alerts[rule.name] = active
+                    with self._lock:
+                        run.alerts[rule.name] = active
                     self.state.save_alerts(group.key, rule.name, active)
                     for alert in active.values():
                         notified = to_notify_alert(
