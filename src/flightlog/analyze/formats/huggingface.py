@@ -168,35 +168,35 @@ class HFDictParser(FormatParser):
         """The values of training-dict lines as a (lines, keys) matrix, or None when a
         line does not have exactly this layout.
 
-        Each line splits on whitespace into ``{'k0':  v0,  'k1':  v1, ...  vN}`` (Arrow
-        kernel); values are the odd tokens, trimmed and cast by Arrow. The layout is
-        checked by counting each key text in the lines' bytes (``bytes.count``, memchr
-        speed): every key exactly once per line, plus the token count per line."""
+        Each line splits on ``", "`` into ``{'k0': v0`` ``'k1': v1`` ... ``'kN': vN}``
+        (Arrow kernel); column i must start with key i's text on every line, the value
+        is the rest (trimmed), cast by Arrow."""
         count = len(train)
+        width = len(keys)
         if count == 0:
-            return np.empty((0, len(keys)))
-        width = 2 * len(keys)
-        offset_type = np.int64 if pa.types.is_large_string(train.type) else np.int32
-        offsets = np.frombuffer(train.buffers()[1], dtype=offset_type)
-        start, end = int(offsets[train.offset]), int(offsets[train.offset + count])
-        data = train.buffers()[2].to_pybytes()[start:end]
-        needles = [f"{{'{keys[0]}': ".encode(), b"}"]
-        needles += [f", '{key}': ".encode() for key in keys[1:]]
-        if any(data.count(needle) != count for needle in needles):
-            return None  # a key missing, renamed or repeated somewhere
-        tokens = pc.ascii_split_whitespace(train)
-        lengths = pc.min_max(pc.list_value_length(tokens))
+            return np.empty((0, width))
+        parts = pc.split_pattern(train, ", ")
+        lengths = pc.min_max(pc.list_value_length(parts))
         if lengths["min"].as_py() != width or lengths["max"].as_py() != width:
             return None
-        flat = tokens.flatten()
-        positions = np.arange(count, dtype=np.int64)[:, None] * width + np.arange(1, width, 2)
-        values = pc.utf8_rtrim(flat.take(pa.array(positions.ravel())), characters=",}'")
-        if b"': '" in data:  # recent versions quote the values
-            values = pc.utf8_ltrim(values, characters="'")
-        try:
-            return pc.cast(values, pa.float64()).to_numpy().reshape(count, len(keys))
-        except pa.ArrowInvalid:
-            return None
+        flat = parts.flatten()
+        rows = np.arange(count, dtype=np.int64) * width
+        columns = []
+        for index, key in enumerate(keys):
+            prefix = f"{{'{key}': " if index == 0 else f"'{key}': "
+            column = flat.take(pa.array(rows + index))
+            if not pc.all(pc.starts_with(column, prefix)).as_py():
+                return None
+            values = pc.utf8_slice_codeunits(column, len(prefix))
+            if index == width - 1:
+                values = pc.utf8_rtrim(values, characters="}")
+            if values.null_count == 0 and pc.any(pc.starts_with(values, "'")).as_py():
+                values = pc.utf8_trim(values, characters="'")  # recent versions quote values
+            try:
+                columns.append(pc.cast(values, pa.float64()).to_numpy())
+            except pa.ArrowInvalid:
+                return None
+        return np.column_stack(columns)
 
     def _feed_dicts(self, text: str) -> None:
         for match in _DICT.finditer(text):
