@@ -167,6 +167,8 @@ def test_queue_bound_drops_oldest(tmp_path: Path) -> None:
         shipper.submit(ShipEntry((), i, str(i)))
     assert [e.line for e in shipper._queue] == [str(i) for i in range(15, 25)]
     assert shipper.dropped == {"queue_full": 15}
+    shipper._thread = None
+    shipper.close(0.1)
 
 
 def test_run_metrics_are_shipped_with_run_id_label(
