@@ -223,7 +223,9 @@ def flightlog_module_server_factory(
     def start(config: dict[str, Any] | str | None = None) -> ServerProcess:
         index = len(started)
         config_path = _write_config(config, root / f"server{index}.yaml")
-        server = ServerProcess(root / f"server{index}-data", config_path, root / f"server{index}.log", None)
+        server = ServerProcess(
+            root / f"server{index}-data", config_path, root / f"server{index}.log", None
+        )
         started.append(server)
         return server.start()
 
