@@ -100,6 +100,11 @@ VALID = [
     ('{app="api"} | keep a', ast.LogQuery(SEL, (ast.KeepLabels(("a",)),))),
     ('{app="api"} | decolorize', ast.LogQuery(SEL, (ast.Decolorize(),))),
     (
+        '{app="api"} |= ip("10.0.0.0/8")',
+        ast.LogQuery(SEL, (ast.LineFilter(ast.LineFilterOp.CONTAINS, ("10.0.0.0/8",), ip=True),)),
+    ),
+    ('{app="api"} | logfmt | addr != ip("10.0.0.1-10.0.0.9")', None),
+    (
         '{app="api"} # a comment\n |= "x"',
         ast.LogQuery(SEL, (ast.LineFilter(ast.LineFilterOp.CONTAINS, ("x",)),)),
     ),
@@ -198,6 +203,9 @@ INVALID = [
     ('rate({app="api"}[1m]) + {app="api"}', 1, 1, "cannot be an operand"),
     ('rate({app="api"}[1m]) + bool 1', 1, 1, "bool modifier"),
     ("", 1, 1, "empty query"),
+    ('{app="api"} |~ ip("1.2.3.4")', 1, 13, "use |= or !="),
+    ('{app="api"} |= ip("1.2.3")', 1, 16, "invalid ip pattern"),
+    ('{app="api"} |= "a" or ip("1.2.3.4")', 1, 13, "do not mix"),
     ('{app="api"} | regexp "(\\\\w+)"', 1, 15, "named capture group"),
 ]
 

@@ -81,3 +81,19 @@ def test_pattern_parser_captures_and_skips() -> None:
 def test_bad_template_in_pipeline_is_a_query_error() -> None:
     with pytest.raises(QueryError, match="line_format"):
         run('{app="x"} | line_format "{{ nope .a }}"', "x")
+
+
+@pytest.mark.parametrize(
+    ("query", "line", "kept"),
+    [
+        ('{app="x"} |= ip("192.168.0.0/16")', "from 192.168.4.5:443 ok", True),
+        ('{app="x"} |= ip("192.168.0.0/16")', "from 10.1.1.1 ok", False),
+        ('{app="x"} != ip("10.0.0.1-10.0.0.9")', "peer 10.0.0.3", False),
+        ('{app="x"} |= ip("::1")', "ipv6 [::1]:80", True),
+        ('{app="x"} | logfmt | addr = ip("10.0.0.0/8")', "addr=10.2.3.4", True),
+        ('{app="x"} | logfmt | addr != ip("10.0.0.0/8")', "addr=11.2.3.4", True),
+        ('{app="x"} | logfmt | addr = ip("10.0.0.0/8")', "addr=not-an-ip", False),
+    ],
+)
+def test_ip_filters(query: str, line: str, kept: bool) -> None:
+    assert (run(query, line) is not None) is kept

@@ -63,6 +63,12 @@ leaf_filters = st.one_of(
     st.builds(ast.NumberFilter, names, number_ops, numbers),
     st.builds(ast.DurationFilter, names, number_ops, durations),
     st.builds(ast.BytesFilter, names, number_ops, st.integers(0, 10**9).map(float)),
+    st.builds(
+        ast.IpFilter,
+        names,
+        st.sampled_from([ast.CompareOp.EQ, ast.CompareOp.NEQ]),
+        st.sampled_from(["10.0.0.0/8", "::1", "1.2.3.4-1.2.3.9"]),
+    ),
 )
 label_filters = st.recursive(
     leaf_filters,
@@ -75,6 +81,7 @@ label_filters = st.recursive(
 stages = st.one_of(
     st.builds(ast.LineFilter, st.sampled_from([ast.LineFilterOp.CONTAINS, ast.LineFilterOp.NOT_CONTAINS]), st.lists(text, min_size=1, max_size=3).map(tuple)),
     st.builds(ast.LineFilter, st.sampled_from([ast.LineFilterOp.REGEX, ast.LineFilterOp.NOT_REGEX]), st.lists(safe_regex, min_size=1, max_size=2).map(tuple)),
+    st.builds(ast.LineFilter, st.sampled_from([ast.LineFilterOp.CONTAINS, ast.LineFilterOp.NOT_CONTAINS]), st.just(("192.168.0.0/16",)), st.just(True)),
     st.builds(ast.JsonParser, st.lists(st.builds(ast.Extraction, names, st.sampled_from(["a.b", "a[0]", 'a["x y"]'])), max_size=2).map(tuple)),
     st.builds(ast.LogfmtParser, st.booleans(), st.booleans()),
     st.just(ast.RegexpParser("(?P<x>\\d+)")),

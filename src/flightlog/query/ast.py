@@ -21,6 +21,7 @@ __all__ = [
     "Expr",
     "Extraction",
     "Grouping",
+    "IpFilter",
     "JsonParser",
     "KeepLabels",
     "LabelFilter",
@@ -65,6 +66,8 @@ class LineFilter:
 
     op: LineFilterOp
     values: tuple[str, ...]
+    ip: bool = False
+    """Values are ``ip("...")`` patterns (address, CIDR or range): lines holding a match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,15 @@ class BytesFilter:
     name: str
     op: CompareOp
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class IpFilter:
+    """``name = ip("10.0.0.0/8")`` (or ``!=``): the label is an address in the pattern."""
+
+    name: str
+    op: CompareOp
+    pattern: str
 
 
 @dataclass(frozen=True, slots=True)

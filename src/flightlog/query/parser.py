@@ -159,6 +159,15 @@ def _check_regex(pattern: str) -> None:
         raise _SemanticError(f"invalid regex {pattern!r}: {detail}") from None
 
 
+def _check_ip_pattern(pattern: str) -> None:
+    from flightlog.query.ipmatch import parse_ip_pattern
+
+    try:
+        parse_ip_pattern(pattern)
+    except ValueError as exc:
+        raise _SemanticError(str(exc)) from None
+
+
 def _number(token: str) -> float:
     if token.lower().startswith("0x"):
         return float(int(token, 16))
@@ -252,15 +261,25 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
         return matchers
 
     def filter_value(self, items):
-        return items[0]
+        return ("text", items[0])
+
+    def ip_value(self, items):
+        _check_ip_pattern(items[0])
+        return ("ip", items[0])
 
     def line_filter(self, items):
         op = ast.LineFilterOp(items[0])
-        values = tuple(items[1:])
+        kinds = {kind for kind, _ in items[1:]}
+        values = tuple(value for _, value in items[1:])
+        if len(kinds) > 1:
+            raise _SemanticError("do not mix ip(...) and strings in one line filter")
+        is_ip = kinds == {"ip"}
+        if is_ip and op not in (ast.LineFilterOp.CONTAINS, ast.LineFilterOp.NOT_CONTAINS):
+            raise _SemanticError(f"ip(...) line filters use |= or !=, not {op.value}")
         if op in (ast.LineFilterOp.REGEX, ast.LineFilterOp.NOT_REGEX):
             for v in values:
                 _check_regex(v)
-        return ast.LineFilter(op, values)
+        return ast.LineFilter(op, values, is_ip)
 
     def extraction(self, items):
         return ast.Extraction(str(items[0]), items[1])
@@ -349,11 +368,19 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
         if op in (ast.CompareOp.RE, ast.CompareOp.NRE):
             raise _SemanticError(f"operator {op} needs a string")
         kind, number = value
+        if kind == "ip":
+            if op not in (ast.CompareOp.EQ, ast.CompareOp.EQ2, ast.CompareOp.NEQ):
+                raise _SemanticError(f"ip(...) label filters use = or !=, not {op}")
+            return ast.IpFilter(name, op, number)
         if kind == "duration":
             return ast.DurationFilter(name, op, number)
         if kind == "bytes":
             return ast.BytesFilter(name, op, number)
         return ast.NumberFilter(name, op, number)
+
+    def lf_ip(self, items):
+        _check_ip_pattern(items[0])
+        return ("ip", items[0])
 
     def lf_number(self, items):
         return ("number", _number(str(items[0])))

@@ -22,6 +22,7 @@ import re2
 from flightlog.errors import QueryError
 from flightlog.model import LabelMatcher
 from flightlog.query import ast
+from flightlog.query.ipmatch import addresses_in, parse_address, parse_ip_pattern
 from flightlog.query.parser import parse_bytes, parse_duration_ns
 from flightlog.query.template import TemplateError, compile_template
 
@@ -124,6 +125,15 @@ def _pattern_regex(pattern: str) -> str:
 def line_matcher(filt: ast.LineFilter) -> Callable[[str], bool]:
     """A predicate on the line text for one line filter (``or`` alternatives included)."""
     op = filt.op
+    if filt.ip:
+        matchers = [parse_ip_pattern(v) for v in filt.values]
+
+        def has_address(line: str) -> bool:
+            return any(m(a) for a in addresses_in(line) for m in matchers)
+
+        return (
+            has_address if op is ast.LineFilterOp.CONTAINS else (lambda line: not has_address(line))
+        )
     if op in (ast.LineFilterOp.CONTAINS, ast.LineFilterOp.NOT_CONTAINS):
         needles = filt.values
 
@@ -379,6 +389,17 @@ def label_predicate(expr: ast.LabelFilterExpr) -> Callable[[Entry], bool]:
         left, right = label_predicate(expr.left), label_predicate(expr.right)
         return lambda e: left(e) or right(e)
     name = expr.name
+    if isinstance(expr, ast.IpFilter):
+        ip_matcher = parse_ip_pattern(expr.pattern)
+        negate = expr.op is ast.CompareOp.NEQ
+
+        def ip_filter(entry: Entry) -> bool:
+            raw = entry.get(name)
+            address = parse_address(raw) if raw is not None else None
+            matched = address is not None and ip_matcher(address)
+            return not matched if negate else matched
+
+        return ip_filter
     if isinstance(expr, ast.StringFilter):
         matcher_op = {"=": "=", "==": "=", "!=": "!=", "=~": "=~", "!~": "!~"}[expr.op.value]
         from flightlog.model import MatchOp

@@ -61,7 +61,12 @@ def plan_log_query(query: ast.LogQuery) -> LogPlan:
     for stage in query.stages:
         if isinstance(stage, _LINE_REWRITERS):
             line_rewritten = True
-        if isinstance(stage, ast.LineFilter) and not line_rewritten and stage.op in _SQL_OPS:
+        if (
+            isinstance(stage, ast.LineFilter)
+            and not line_rewritten
+            and stage.op in _SQL_OPS
+            and not stage.ip
+        ):
             pushed.append(stage)
         else:
             residual.append(stage)

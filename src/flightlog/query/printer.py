@@ -98,6 +98,8 @@ def _label_filter(expr: ast.LabelFilterExpr, parent: str = "") -> str:
         return f"{expr.name}{expr.op.value}{format_number(expr.value)}"
     if isinstance(expr, ast.DurationFilter):
         return f"{expr.name}{expr.op.value}{format_duration(expr.value_ns)}"
+    if isinstance(expr, ast.IpFilter):
+        return f"{expr.name}{expr.op.value}ip({quote(expr.pattern)})"
     if isinstance(expr, ast.BytesFilter):
         return f"{expr.name}{expr.op.value}{format_number(expr.value)}B"
     raise TypeError(f"not a label filter: {expr!r}")
@@ -115,6 +117,8 @@ def _label_items(items: tuple[str | LabelMatcher, ...]) -> str:
 
 def format_stage(stage: ast.Stage) -> str:
     if isinstance(stage, ast.LineFilter):
+        if stage.ip:
+            return f"{stage.op.value} " + " or ".join(f"ip({quote(v)})" for v in stage.values)
         return f"{stage.op.value} " + " or ".join(quote(v) for v in stage.values)
     if isinstance(stage, ast.JsonParser):
         return "| json" + (f" {_extractions(stage.extractions)}" if stage.extractions else "")
