@@ -35,6 +35,8 @@ class RulesStateDB:
             CREATE TABLE IF NOT EXISTS recorded (tenant TEXT, name TEXT, labels TEXT, ts_ns INTEGER,
                 value REAL);
             CREATE INDEX IF NOT EXISTS recorded_by_name ON recorded (tenant, name, ts_ns);
+            CREATE TABLE IF NOT EXISTS recorded_latest (tenant TEXT, name TEXT, labels TEXT,
+                value REAL, PRIMARY KEY (tenant, name, labels));
             CREATE TABLE IF NOT EXISTS rule_groups (tenant TEXT, namespace TEXT, name TEXT, body TEXT,
                 PRIMARY KEY (tenant, namespace, name));
             """
@@ -82,7 +84,17 @@ class RulesStateDB:
             for s in samples
         ]
         with self._lock:
+            self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO recorded VALUES (?, ?, ?, ?, ?)", rows)
+            # The newest result replaces the series /metrics shows, so vanished series go.
+            self._db.execute(
+                "DELETE FROM recorded_latest WHERE tenant = ? AND name = ?", (tenant, name)
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO recorded_latest VALUES (?, ?, ?, ?)",
+                [(t, n, labels, value) for t, n, labels, _, value in rows],
+            )
+            self._db.execute("COMMIT")
 
     def read_recorded(
         self,
@@ -125,8 +137,7 @@ class RulesStateDB:
         """The newest sample of every recorded series: (tenant, name, labels, value)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT tenant, name, labels, value FROM recorded r WHERE ts_ns = (SELECT MAX(ts_ns) FROM"
-                " recorded WHERE tenant = r.tenant AND name = r.name)"
+                "SELECT tenant, name, labels, value FROM recorded_latest ORDER BY tenant, name, labels"
             ).fetchall()
         return [(t, n, json.loads(labels), v) for t, n, labels, v in rows]
 
