@@ -226,3 +226,21 @@ def test_file_namespaces_are_not_api_managed(tmp_path: Path) -> None:
     assert ruler.delete_groups("default", "ns", "g") == 1
     assert ruler.state.load_alerts(api_group.key, "X") == {}
     assert [g.namespace for g in ruler.groups()] == ["rules.yaml"]
+
+
+def test_recorded_series_latest_replaces_vanished_series(tmp_path: Path) -> None:
+    """/metrics shows the newest result of a recording rule; a series that vanished goes away."""
+    from flightlog.rules.model import Sample
+
+    db = RulesStateDB(tmp_path / "r.db")
+    db.write_recorded("default", "a:b", [Sample({"s": "1"}, 1.0), Sample({"s": "2"}, 2.0)], T0)
+    db.write_recorded("default", "a:b", [Sample({"s": "2"}, 5.0)], T0 + S)
+    assert db.latest_recorded() == [("default", "a:b", {"s": "2"}, 5.0)]
+    assert [(s.labels["s"], s.value) for s in db.read_recorded("a:b", {}, T0 + S, "default")] == [
+        ("1", 1.0),
+        ("2", 5.0),
+    ]
+    assert db.read_recorded_range("a:b", T0, T0, "default") == [
+        ({"s": "1"}, T0, 1.0),
+        ({"s": "2"}, T0, 2.0),
+    ]
