@@ -39,6 +39,9 @@ logger = logging.getLogger("flightlog.collect")
 
 # File times come from the kernel's coarse clock, which may lag time.time_ns() by a tick.
 _FS_CLOCK_SLACK_NS = 20_000_000
+# A rotated copy shorter than what we compare and written to less than this long ago
+# may still be being copied.
+_COPY_SETTLE_NS = 1_000_000_000
 
 
 class _Source:
@@ -265,7 +268,8 @@ class Agent:
         tailer = source.tailer
         path = tailer.path
         since_ns = tailer.scanned_ns - _FS_CLOCK_SLACK_NS
-        tailer.scanned_ns = time.time_ns()
+        scan_started_ns = time.time_ns()
+        deferred = False
         head: bytes | None = None
         directory = os.path.dirname(path) or "."
         base = os.path.basename(path)
@@ -291,7 +295,19 @@ class Agent:
                         sibling_head = handle.read(max(len(head), tailer.fingerprint_len))
                 except OSError:
                     continue
+                need = max(1, len(head), tailer.fingerprint_len)
+                if (
+                    len(sibling_head) < need
+                    and scan_started_ns - stat.st_mtime_ns < _COPY_SETTLE_NS
+                ):
+                    # Maybe a copy still being written (copytruncate): too short to tell
+                    # whose content it is. Look again next time.
+                    deferred = True
+                    continue
                 if head and sibling_head[: len(head)] == head:
+                    # A copy of what the file holds now. If we have read none of it, the
+                    # file may be truncated before we do: look again next time.
+                    deferred = deferred or not tailer.fingerprint_len
                     continue
                 if tailer.fingerprint_len and tailer.fingerprint == fingerprint_of(
                     sibling_head[: tailer.fingerprint_len]
@@ -301,6 +317,8 @@ class Agent:
             adopted = self._sources.get(key)
             if adopted is not None:
                 adopted.tailer.rotated_at = now
+        if not deferred:
+            tailer.scanned_ns = scan_started_ns
 
     def _feed(self, source: _Source, lines: list[str], offsets: list[int], now: float) -> None:
         joiner = source.tailer.joiner

@@ -22,7 +22,6 @@ from prometheus_client import CollectorRegistry
 from flightlog.collect.metrics import agent_metrics
 from flightlog.collect.spool import Spool
 from flightlog.model import format_labels
-from flightlog.pipeline.push import streams_from_records
 from flightlog.pipeline.record import LogRecord
 
 __all__ = ["PUSH_PATH", "Shipper", "ShipperConfig", "encode_push"]
@@ -32,18 +31,29 @@ logger = logging.getLogger("flightlog.collect")
 
 
 def encode_push(records: Iterable[LogRecord], *, level: int = 1) -> bytes:
-    """A gzip'd Loki push body (JSON) for ``records``, one stream per label set."""
-    streams = []
-    for stream in streams_from_records(records):
-        if any(stream.metadata):
-            values = [
-                [str(ts), line, md] if md else [str(ts), line]
-                for ts, line, md in zip(stream.ts_ns, stream.lines, stream.metadata, strict=True)
-            ]
+    """A gzip'd Loki push body (JSON) for ``records``, one stream per label set.
+
+    Built straight from the records (no intermediate columns): records of one file share
+    one labels mapping, so the stream key is computed once per run of equal mappings.
+    """
+    groups: dict[tuple[tuple[str, str], ...], list[list[object]]] = {}
+    last_labels: object = None
+    values: list[list[object]] = []
+    for record in records:
+        labels = record.labels
+        if labels is not last_labels:
+            last_labels = labels
+            key = tuple(sorted(labels.items()))
+            found = groups.get(key)
+            if found is None:
+                found = groups[key] = []
+            values = found
+        metadata = record.metadata
+        if metadata:
+            values.append([str(record.ts_ns), record.line, dict(metadata)])
         else:
-            values = [[str(ts), line] for ts, line in zip(stream.ts_ns, stream.lines, strict=True)]
-        streams.append({"stream": dict(stream.labels), "values": values})
-    body = orjson.dumps({"streams": streams})
+            values.append([str(record.ts_ns), record.line])
+    body = orjson.dumps({"streams": [{"stream": dict(key), "values": vals} for key, vals in groups.items()]})
     compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: gzip container
     return compressor.compress(body) + compressor.flush()
 
