@@ -9,7 +9,9 @@ Modules: ``record`` (the record, drop reasons), ``stage`` (the runner), ``parse`
 logfmt, regex, pattern), ``grok`` (named-pattern library), ``timestamp``, ``level``,
 ``labels`` (labels with a cardinality guard, static, path, metadata, output), ``filter``
 (drop/keep line filters, sampling), ``redact``, ``limits`` (line length cap), ``config``,
-``metrics``, ``push`` (records to and from ``flightlog.model.PushRequest``).
+``metrics``, ``push`` (records to and from ``flightlog.model.PushRequest``), ``tenants``
+(the server's per-tenant pipelines: ``run_tenant_pipeline`` is the one call receivers make).
+Secret patterns live in the shared leaf ``flightlog.redaction``.
 """
 
 from flightlog.pipeline.config import STAGE_KINDS, PipelineConfig, StageConfig, build_pipeline
