@@ -8,7 +8,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flightlog.errors import ValidationError
-from flightlog.ingest import decode_loki_json, encode_loki_json
+from flightlog.ingest import (
+    Rejections,
+    decode_loki_json,
+    decode_loki_protobuf,
+    decode_ndjson,
+    encode_loki_json,
+    encode_loki_protobuf,
+    encode_ndjson,
+)
 from flightlog.ingest.reasons import INVALID_BODY
 from flightlog.model import PushRequest, StreamBatch
 
@@ -135,3 +143,32 @@ def test_encode_then_decode_is_identity(streams):
         ),
     )
     assert decode_loki_json(encode_loki_json(request), "t") == request
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(_labels, _entries),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda s: tuple(sorted(s[0].items())),
+    )
+)
+def test_every_wire_format_carries_the_same_push(streams):
+    """Loki JSON, protobuf+snappy and NDJSON all decode to the request that was encoded."""
+    request = PushRequest(
+        "t",
+        tuple(
+            StreamBatch(
+                tuple(sorted(labels.items())),
+                [e[0] for e in entries],
+                [e[1] for e in entries],
+                [e[2] for e in entries],
+            )
+            for labels, entries in streams
+        ),
+    )
+    assert (
+        decode_loki_protobuf(encode_loki_protobuf(request), "t", 1 << 24, Rejections()) == request
+    )
+    assert decode_ndjson(encode_ndjson(request), "t", 0) == request
