@@ -25,6 +25,7 @@ Servers
 ``flightlog_module_server``
     Like ``flightlog_server`` but shared by all tests of a module (starts once): for
     modules with many small request/response tests. Tests must not assume an empty store.
+    ``flightlog_module_server_factory`` is the module-scoped twin of the factory.
 
 ``flightlog_app_client``
     In-process alternative (no subprocess, faster): a ``fastapi.testclient.TestClient``
