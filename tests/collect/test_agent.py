@@ -332,3 +332,15 @@ def test_garbage_positions_file_names_the_fix(tmp_path, fast_config):
         Agent(
             fast_config("http://127.0.0.1:1", tmp_path / "state", ()), registry=CollectorRegistry()
         )
+
+
+def test_two_agents_cannot_share_a_data_dir(tmp_path, fast_config):
+    """A second agent on the same data dir is refused with what to do."""
+    from flightlog.collect import Agent
+    from flightlog.errors import ConfigError
+
+    config = fast_config("http://127.0.0.1:1", tmp_path / "state", ())
+    first = Agent(config, registry=CollectorRegistry())
+    with pytest.raises(ConfigError, match="own --data-dir"):
+        Agent(config, registry=CollectorRegistry())
+    assert first.ready is not None

@@ -10,6 +10,7 @@ moment resumes after the last spooled batch: nothing lost, nothing read twice.
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import glob
 import logging
@@ -18,6 +19,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 import httpx
@@ -30,6 +32,7 @@ from flightlog.collect.positions import FilePosition, PositionsFile, file_key
 from flightlog.collect.shipper import Shipper, encode_push
 from flightlog.collect.spool import Spool
 from flightlog.collect.tailer import FileTailer, fingerprint_of, read_gz_lines
+from flightlog.errors import ConfigError
 from flightlog.pipeline.config import build_pipeline
 from flightlog.pipeline.record import EMPTY, LogRecord
 
@@ -58,6 +61,19 @@ class _Source:
         self.metadata: dict[str, str] = {}
 
 
+def _lock_data_dir(data_dir: Path) -> BinaryIO:
+    """Hold an exclusive lock on the data directory: two agents on one would read twice."""
+    handle = open(data_dir / "lock", "ab")  # noqa: SIM115 - held for the agent's life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(
+            f"another flightlog collect is using {data_dir}; give each agent its own --data-dir"
+        ) from None
+    return handle
+
+
 class Agent:
     """Tails the configured inputs into the server until ``stop`` is set."""
 
@@ -77,6 +93,7 @@ class Agent:
         self._metrics = agent_metrics(registry)
         self._registry = registry
         config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock_data_dir(config.data_dir)
         self.pipeline = build_pipeline(config.pipeline, name="collect", registry=registry)
         self.spool = Spool(
             config.data_dir / "buffer", max_bytes=config.buffer_max_bytes, registry=registry
@@ -400,6 +417,7 @@ class Agent:
             self._drain()
             for source in self._sources.values():
                 source.tailer.close()
+            self._lock_file.close()
 
     def _serve_metrics(self) -> None:
         if self.config.metrics_port is not None:
@@ -469,3 +487,4 @@ class Agent:
         finally:
             self.flush_batch()
             self._drain()
+            self._lock_file.close()
