@@ -172,3 +172,33 @@ def test_parsers_survive_garbage(stage, line):
     """Garbage, oversize and truncated input never raises; the record passes on."""
     out = stage(LogRecord(1, line))
     assert isinstance(out, LogRecord) and out.line == line
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    '{"a": 1}',
+                    '{"n": {"x": [1]}}',
+                    "{bad",
+                    "[1]",
+                    'k=v q="a b" e=',
+                    '  {"s": "t"}',
+                    "",
+                ]
+            ),
+            st.text(max_size=40),
+        ),
+        max_size=20,
+    )
+)
+def test_batch_path_equals_record_path(lines):
+    """json and logfmt give the same records (and error counts) in batches as one by one."""
+    for make in (JsonStage, LogfmtStage):
+        one, many = make(), make()
+        records = [
+            LogRecord(i, line, fields={"pre": "x"} if i % 2 else {}) for i, line in enumerate(lines)
+        ]
+        assert many.process_batch(records) == [one(record) for record in records]
+        assert many.errors == one.errors

@@ -84,6 +84,42 @@ class JsonStage(Stage):
             record.ts_ns, record.line, record.labels, record.metadata, fields, record.source
         )
 
+    def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
+        """The same as calling the stage on each record, in one tight loop (the hot path)."""
+        if self.source is not None:
+            return [self(record) for record in records]
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        out: list[LogRecord] = []
+        append = out.append
+        for record in records:
+            text = record.line
+            if text[:1] != "{" and not text.lstrip().startswith("{"):
+                append(record)
+                continue
+            try:
+                obj = loads(text)
+            except decode_error:
+                self.errors += 1
+                append(record)
+                continue
+            if type(obj) is not dict:
+                self.errors += 1
+                append(record)
+                continue
+            if record.fields:
+                fields = dict(record.fields)
+                flatten_json(obj, fields)
+            elif text.find("{", 1) >= 0 or "[" in text:
+                fields = {}
+                flatten_json(obj, fields)
+            else:
+                fields = obj
+            append(
+                LogRecord(record.ts_ns, text, record.labels, record.metadata, fields, record.source)
+            )
+        return out
+
 
 # A logfmt pair: key=value, key="quoted \" value" or key= (empty). Stdlib `re` is safe here
 # because this pattern is ours and has no nested quantifiers that can backtrack badly.
@@ -123,6 +159,35 @@ class LogfmtStage(Stage):
             merged.update(pairs)
             pairs = merged
         return record.with_fields(pairs)
+
+    def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
+        """The same as calling the stage on each record, in one tight loop (the hot path)."""
+        if self.source is not None:
+            return [self(record) for record in records]
+        findall = _LOGFMT_PAIR.findall
+        out: list[LogRecord] = []
+        append = out.append
+        for record in records:
+            text = record.line
+            if "=" not in text or text[:1] == "{":
+                append(record)
+                continue
+            pairs: dict[str, Any] = dict(record.fields) if record.fields else {}
+            found = False
+            for key, value in findall(text):
+                found = True
+                if value[:1] == '"':
+                    value = value[1:-1]
+                    if "\\" in value:
+                        value = value.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+                pairs[key] = value
+            if not found:
+                append(record)
+                continue
+            append(
+                LogRecord(record.ts_ns, text, record.labels, record.metadata, pairs, record.source)
+            )
+        return out
 
 
 def _quiet_options() -> Any:
