@@ -163,3 +163,19 @@ def test_histogram_quantiles_agree_with_the_scalar_promql_version() -> None:
                 assert math.isnan(value)
             else:
                 assert value == pytest.approx(expected)
+
+
+def test_thinned_ks_and_wasserstein_stay_within_the_documented_bound() -> None:
+    """With max_rows, the statistic is within 2/max_rows of scipy's exact one; p uses full sizes."""
+    rng = np.random.default_rng(8)
+    reference, current = rng.normal(0, 1, 100_000), rng.normal(0.01, 1, 120_000)
+    thinned = stats.ks_and_wasserstein(np.sort(reference), np.sort(current), max_rows=20_000)
+    exact = scipy_stats.ks_2samp(reference, current, method="asymp")
+    assert abs(thinned.statistic - exact.statistic) <= 2 / 20_000 + 2 / 100_000
+    assert thinned.p_value == pytest.approx(exact.pvalue, abs=0.05)
+    assert thinned.wasserstein == pytest.approx(
+        scipy_stats.wasserstein_distance(reference, current), rel=0.02
+    )
+    assert stats.thin_sorted(np.arange(10.0), 20).size == 10
+    with pytest.raises(ValueError, match="max_rows"):
+        stats.ks_and_wasserstein(np.arange(3.0), np.arange(3.0), max_rows=5)
