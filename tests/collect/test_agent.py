@@ -99,7 +99,9 @@ def test_rotation_while_writing_delivers_every_line_once(
     agent.stop()
     counts = Counter(recording_server.lines())
     repeated = sorted(line for line, count in counts.items() if count > 1)
-    assert (total - len(counts), len(repeated)) == (0, 0), f"repeated: {repeated[:3]}...{repeated[-3:]}"
+    assert (total - len(counts), len(repeated)) == (0, 0), (
+        f"repeated: {repeated[:3]}...{repeated[-3:]}"
+    )
 
 
 def test_multiline_tracebacks_arrive_whole(tmp_path, recording_server, run_agent, fast_config):
