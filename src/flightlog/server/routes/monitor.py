@@ -168,6 +168,9 @@ MONITOR_SERVICE = "flightlog-monitor"
 
 def on_startup(services: Services) -> StopFunction | None:
     """Start one periodic drift check per configured model."""
+    if services.config.section("monitor") is None:
+        # Nothing to schedule; the scheduler pulls in scipy (~1-2 s), so don't import it.
+        return None
     from flightlog.model import PushRequest, StreamBatch, canonical_labels
     from flightlog.monitor.schedule import (
         DriftCheckResult,

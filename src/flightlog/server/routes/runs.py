@@ -15,7 +15,6 @@ import anyio
 import orjson
 from fastapi import APIRouter, Depends, Query
 
-from flightlog.analyze.stored_runs import run_detail, run_overview
 from flightlog.config import Role
 from flightlog.model import Direction, LabelMatcher, MatchOp
 from flightlog.query.params import parse_step_ns
@@ -75,6 +74,9 @@ async def list_runs(
     start_ns, end_ns = _window(services, since)
 
     def build() -> list[dict[str, Any]]:
+        # Imported on first use: flightlog.analyze costs ~0.4 s of every server start.
+        from flightlog.analyze.stored_runs import run_overview
+
         store = services.store
         run_ids = store.label_values(tenants, RUN_LABEL, start_ns, end_ns)
         rows = [
@@ -100,6 +102,8 @@ async def get_run(
     start_ns, end_ns = _window(services, since)
 
     def build() -> dict[str, Any] | None:
+        from flightlog.analyze.stored_runs import run_detail
+
         events = _events(services.store, tenants, run_id, start_ns, end_ns, skip_metrics=False)
         return run_detail(run_id, events) if events else None
 
