@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.receivers import SENDERS, DeliveryFailed
+
+if TYPE_CHECKING:
+    import httpx  # imported where used: httpx pulls in rich (~0.3 s of server start)
 
 __all__ = ["Delivery", "RetryPolicy"]
 
@@ -38,7 +40,7 @@ class RetryPolicy:
         return base * (1 + rng.uniform(-self.jitter_ratio, self.jitter_ratio))
 
 
-Sender = Callable[[Notification, str, float, httpx.Client], object]
+Sender = Callable[[Notification, str, float, "httpx.Client"], object]
 
 
 class Delivery:
@@ -91,6 +93,8 @@ class Delivery:
     def _worker(self, work: queue.Queue[Notification | None]) -> None:
         # One kept-alive client per integration: a new client per send costs ~100 ms
         # (TLS context), which would cap a busy receiver at a few notifications per second.
+        import httpx
+
         with httpx.Client() as client:
             while True:
                 notification = work.get()
@@ -112,6 +116,8 @@ class Delivery:
             attempt += 1
             try:
                 if client is None:
+                    import httpx
+
                     with httpx.Client() as own:
                         sender(notification, self._external_url, integration.timeout_s, own)
                 else:

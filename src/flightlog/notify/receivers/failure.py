@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-
-import httpx
+from typing import TYPE_CHECKING
 
 from flightlog.errors import NotifyError
+
+if TYPE_CHECKING:
+    import httpx  # imported where used: httpx pulls in rich (~0.3 s of server start)
 
 __all__ = ["DeliveryFailed", "FailureReason", "post_json"]
 
@@ -36,6 +38,8 @@ def post_json(
     headers: dict[str, str] | None = None,
 ) -> None:
     """POST a JSON body on a kept-alive client; map every failure to a ``DeliveryFailed``."""
+    import httpx
+
     try:
         response = client.post(url, json=body, timeout=timeout_s, headers=headers)
     except httpx.TimeoutException as exc:

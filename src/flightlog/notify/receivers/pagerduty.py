@@ -7,13 +7,15 @@ same group maps to the same incident across restarts and the resolve closes it.
 from __future__ import annotations
 
 import hashlib
-
-import httpx
+from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers import text
 from flightlog.notify.receivers.failure import post_json
 from flightlog.rules.alert import AlertStatus
+
+if TYPE_CHECKING:
+    import httpx  # annotations only: importing httpx pulls in rich (~0.3 s of server start)
 
 __all__ = ["dedup_key", "payload", "send"]
 

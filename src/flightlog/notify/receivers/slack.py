@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers import text
 from flightlog.notify.receivers.failure import post_json
 from flightlog.rules.alert import AlertStatus
+
+if TYPE_CHECKING:
+    import httpx  # annotations only: importing httpx pulls in rich (~0.3 s of server start)
 
 __all__ = ["payload", "send"]
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers.failure import post_json
+
+if TYPE_CHECKING:
+    import httpx  # annotations only: importing httpx pulls in rich (~0.3 s of server start)
 
 __all__ = ["common", "payload", "send"]
 
