@@ -32,7 +32,11 @@ __all__ = [
     "write_segment",
 ]
 
-ROW_GROUP_ROWS = 32_768  # small enough that one-stream reads skip most groups
+# Small groups let a stream-selective scan skip most of a segment (stream_id stats) at no
+# size cost: measured on 1M gen_logs lines (one segment), 4,096 vs 32,768 rows per group
+# gave 33.79 vs 33.85 MB (0.93 x gzip -6) and one-service counts ~2x, needle reads ~2.5x,
+# full scans ~1.5x faster.
+ROW_GROUP_ROWS = 4_096
 ZSTD_LEVEL = 8  # same size as 9 on gen_logs data for ~10% less CPU; 6 is 2.4% bigger
 BLOOM_SHARE = 25  # a bloom takes at most ~1/25 of its segment's bytes (see _bloom)
 
