@@ -43,6 +43,10 @@ def test_make_run_shows_runs_a_firing_alert_and_three_services(tmp_path: Path) -
         [
             "make",
             "-s",
+            # The suite already runs in the installed venv: never re-install it mid-suite
+            # (from a git worktree that would re-point the shared editable install there).
+            "-o",
+            ".venv/.installed-run",
             "run",
             f"PORT={port}",
             f"DATA_DIR={data_dir}",
