@@ -35,7 +35,11 @@ __all__ = [
 ]
 
 # kind -> (pattern, replacement). A pattern with a group named `keep` keeps that part
-# (the `password=` of an assignment) and replaces the rest.
+# (the `password=` of an assignment) and replaces the rest. The kinds are branches of ONE
+# alternation, so a match hides any secret that starts inside it: an assignment's value
+# takes a `Bearer ` prefix along (else `token: Bearer abc` would end the match before
+# `abc`), and an email's local part is unbounded (a bound would leave the start of an
+# over-long one readable).
 BUILTIN_PATTERNS: Mapping[str, tuple[str, str]] = {
     "bearer": (r"\b(?i:bearer)\s+[A-Za-z0-9\-._~+/]+=*", "Bearer [REDACTED]"),
     "api_key": (
@@ -45,11 +49,12 @@ BUILTIN_PATTERNS: Mapping[str, tuple[str, str]] = {
         "[REDACTED_API_KEY]",
     ),
     "secret_assignment": (
-        r"\b(?P<keep>(?i:api[_-]?key|apikey|secret|token|password|passwd|pwd)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&}]+",
+        r"\b(?P<keep>(?i:api[_-]?key|apikey|secret|token|password|passwd|pwd)[\"']?\s*[:=]\s*[\"']?)"
+        r"(?:(?i:bearer)\s+)?[^\s\"',;&}]+",
         "[REDACTED]",
     ),
     "email": (
-        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-.]{0,253}[A-Za-z0-9])?",
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?",
         "[EMAIL]",
     ),
     "ipv4": (

@@ -4,8 +4,9 @@ A processor takes the event (a read-only ``Mapping``) and returns a new mapping,
 ``None`` to drop it. It never mutates what it was given. Its ``reason`` attribute (or its
 name) is the drop reason counted by ``run_processors``. Shipped processors:
 
-* ``Redactor`` -- emails, bearer tokens, API keys, card numbers (Luhn-checked), custom
-  RE2 patterns, sensitive field names, and salted hashing of named fields (``user_id``).
+* ``Redactor`` -- the secret kinds of ``flightlog.redaction`` (emails, IP addresses,
+  bearer tokens, API keys, secret assignments, Luhn-checked card numbers), custom RE2
+  patterns, sensitive field names, and salted hashing of named fields (``user_id``).
 * ``Sampler`` -- keeps every WARNING and above; keeps INFO/DEBUG at ``rate``,
   deterministically per trace ID (all lines of one trace are kept or dropped together).
 * ``LevelFilter`` -- drops events below a level.
@@ -16,7 +17,6 @@ handler, the file writer and the shipper, so nothing unredacted is written or se
 
 from __future__ import annotations
 
-import hashlib
 import random
 import zlib
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import re2
+from flightlog.redaction import DEFAULT_KINDS, Scrubber, hash_value, luhn_valid
 
 __all__ = [
     "LEVELS",
@@ -74,43 +74,6 @@ def run_processors(
     return current if isinstance(current, dict) else dict(current)
 
 
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum every payment card number satisfies."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-# (name, RE2 pattern, replacement). Order matters: specific key formats before generic
-# "key=value" secrets, bearer tokens before generic tokens.
-_BUILTIN_PATTERNS: tuple[tuple[str, str, str], ...] = (
-    ("bearer", r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*", "Bearer [REDACTED]"),
-    ("api_key", r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}", "[REDACTED_API_KEY]"),
-    ("api_key", r"\bsk-[A-Za-z0-9_\-]{16,}", "[REDACTED_API_KEY]"),
-    ("api_key", r"\bAKIA[0-9A-Z]{16}\b", "[REDACTED_API_KEY]"),
-    ("api_key", r"\bgh[pousr]_[A-Za-z0-9]{20,}", "[REDACTED_API_KEY]"),
-    ("api_key", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}", "[REDACTED_API_KEY]"),
-    ("api_key", r"\bhf_[A-Za-z0-9]{20,}", "[REDACTED_API_KEY]"),
-    (
-        "secret_assignment",
-        r"(?i)\b((?:api[_-]?key|apikey|secret|token|password|passwd|pwd)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&}]+",
-        r"\1[REDACTED]",
-    ),
-    (
-        "email",
-        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?",
-        "[EMAIL]",
-    ),
-)
-
-_CARD = re2.compile(r"\b\d(?:[ \-]?\d){11,18}\b")
-
 SENSITIVE_FIELDS: frozenset[str] = frozenset(
     {
         "password",
@@ -129,21 +92,26 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset(
 )
 
 
-def _redact_card(match: Any) -> str:
-    text = match.group(0)
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if 13 <= len(digits) <= 19 and luhn_valid(digits):
-        return "[CARD]"
-    return text
-
-
 @dataclass(frozen=True)
 class Redactor:
     """Replaces secrets in every string of an event (recursively) and hashes named fields.
 
-    ``patterns`` are extra RE2 patterns (replaced by ``[REDACTED]``); ``hash_fields`` are
-    field names whose values become ``sha256:<16 hex>`` of ``salt + value`` so they stay
-    joinable without being readable; ``drop_fields`` are replaced by ``[REDACTED]``.
+    Secrets are the kinds of ``flightlog.redaction`` (the ones the pipeline redacts, with
+    the same markers): ``kinds`` picks them, all by default; ``cards=False`` leaves card
+    numbers alone. ``patterns`` are extra RE2 patterns (replaced by ``[REDACTED]``);
+    ``hash_fields`` are field names whose values become ``sha256:<16 hex>`` of
+    ``salt + value`` (the pipeline's hash, so they join across both); ``drop_fields``
+    are replaced by ``[REDACTED]``. A bad kind or pattern raises ``ConfigError``.
+
+    IP addresses (``ipv4``, ``ipv6``) are redacted by default. Serving logs carry client
+    IPs, which are personal data, and a leak into a file or the server cannot be undone,
+    while an internal address hidden from a training log (a ``MASTER_ADDR``, an NCCL
+    peer) is a choice the user can reverse:
+    ``Redactor(kinds=[k for k in DEFAULT_KINDS if k not in ("ipv4", "ipv6")])``. It also
+    keeps an event redacted the same way by the SDK and by the pipeline's default.
+
+    All strings of an event are scanned in one RE2 pass (``Scrubber.scrub_many``): the
+    binding's per-call cost, not the scan, dominates on short strings.
     """
 
     patterns: Sequence[str] = ()
@@ -151,37 +119,45 @@ class Redactor:
     drop_fields: Iterable[str] = SENSITIVE_FIELDS
     salt: str = ""
     cards: bool = True
+    kinds: Iterable[str] = DEFAULT_KINDS
     reason = "redacted"
 
     def __post_init__(self) -> None:
-        compiled = [(re2.compile(p), repl) for _, p, repl in _BUILTIN_PATTERNS]
-        compiled += [(re2.compile(p), "[REDACTED]") for p in self.patterns]
-        object.__setattr__(self, "_compiled", tuple(compiled))
+        kinds = tuple(kind for kind in self.kinds if self.cards or kind != "card")
+        scrubber = Scrubber(kinds, tuple(self.patterns))
+        object.__setattr__(self, "_scrub", scrubber.scrub)
+        object.__setattr__(self, "_scrub_many", scrubber.scrub_many)
         object.__setattr__(self, "_hash", frozenset(self.hash_fields))
         object.__setattr__(self, "_drop", frozenset(f.lower() for f in self.drop_fields))
 
     def redact_text(self, text: str) -> str:
         """``text`` with every known secret replaced."""
-        for regex, replacement in self._compiled:  # type: ignore[attr-defined]
-            text = regex.sub(replacement, text)
-        if self.cards and any(ch.isdigit() for ch in text):
-            text = _CARD.sub(_redact_card, text)
-        return text
+        return self._scrub(text)  # type: ignore[attr-defined,no-any-return]
 
     def hash_value(self, value: Any) -> str:
-        digest = hashlib.sha256((self.salt + str(value)).encode()).hexdigest()
-        return f"sha256:{digest[:16]}"
+        """``sha256:<16 hex>`` of ``salt + value``, as the pipeline's ``hash_fields``."""
+        return hash_value(value, self.salt)
 
-    def _value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redact_text(value)
+    def _value(self, value: Any, slots: list[tuple[Any, Any]], texts: list[str]) -> Any:
+        # Strings are copied as they are and their place remembered; ``__call__`` scans
+        # them all at once and patches the places whose text changed.
         if isinstance(value, Mapping):
-            return self._mapping(value)
+            return self._mapping(value, slots, texts)
         if isinstance(value, list | tuple):
-            return [self._value(item) for item in value]
+            out = []
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    slots.append((out, index))
+                    texts.append(item)
+                    out.append(item)
+                else:
+                    out.append(self._value(item, slots, texts))
+            return out
         return value
 
-    def _mapping(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+    def _mapping(
+        self, mapping: Mapping[Any, Any], slots: list[tuple[Any, Any]], texts: list[str]
+    ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         hashed = self._hash  # type: ignore[attr-defined]
         dropped = self._drop  # type: ignore[attr-defined]
@@ -190,12 +166,24 @@ class Redactor:
                 out[key] = self.hash_value(value)
             elif isinstance(key, str) and key.lower() in dropped and value is not None:
                 out[key] = "[REDACTED]"
+            elif isinstance(value, str):
+                slots.append((out, key))
+                texts.append(value)
+                out[key] = value
             else:
-                out[key] = self._value(value)
+                out[key] = self._value(value, slots, texts)
         return out
 
     def __call__(self, event: Event) -> Event:
-        return self._mapping(event)
+        slots: list[tuple[Any, Any]] = []
+        texts: list[str] = []
+        out = self._mapping(event, slots, texts)
+        if texts:
+            scrubbed = self._scrub_many(texts)  # type: ignore[attr-defined]
+            for (container, key), before, after in zip(slots, texts, scrubbed, strict=True):
+                if after is not before:
+                    container[key] = after
+        return out
 
 
 @dataclass(frozen=True)
