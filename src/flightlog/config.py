@@ -364,12 +364,16 @@ def load_config(path: Path | None, *, data_dir: Path | None = None) -> Config:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {source}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not UTF-8 text (byte {exc.start}); save the config as UTF-8"
+        ) from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{source}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"
-        ) from None
+        # Reader errors (control characters) span lines; the CLI prints one.
+        problem = " ".join(str(getattr(exc, "problem", exc)).split())
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
     return parse_config(document, source=source, data_dir=data_dir)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import signal
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -43,10 +44,14 @@ def serve(
     from flightlog.config import load_config
     from flightlog.errors import FlightlogError
     from flightlog.server import create_app
+    from flightlog.server.preflight import check_config
     from flightlog.store import Store
 
     try:
         settings = load_config(config, data_dir=data_dir)
+        # The extension sections (rules, alerting, slos, ...) are read by startup hooks;
+        # check them here so a mistake is one line before anything binds or opens.
+        check_config(settings)
     except FlightlogError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -87,7 +92,7 @@ def serve(
     gc.set_threshold(50_000, 20, 20)
     server = uvicorn.Server(
         uvicorn.Config(
-            app,
+            _QuietStartupFailure(app),
             log_level=log_level,
             lifespan="on",
             timeout_graceful_shutdown=30,
@@ -107,8 +112,37 @@ def serve(
         store.close()
     if not server.started:
         # uvicorn swallows lifespan failures and returns; say so in one line.
-        typer.echo("error: flightlog failed to start (see the message above)", err=True)
+        failure = getattr(app.state, "startup_error", None)
+        if isinstance(failure, FlightlogError):
+            typer.echo(f"error: {failure}", err=True)
+        else:
+            typer.echo("error: flightlog failed to start (see the message above)", err=True)
         sys.exit(1)
+
+
+class _QuietStartupFailure:
+    """ASGI wrapper: a ``FlightlogError`` from a startup hook is not a traceback.
+
+    The app's lifespan records such an error in ``app.state.startup_error``; Starlette
+    then reports the startup failure with the formatted traceback, which uvicorn logs.
+    Drop that text here: ``serve`` prints the error itself as one line.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_quietly(message: Any) -> None:
+            failure = getattr(self.app.state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and failure is not None:
+                message = {**message, "message": ""}
+            await send(message)
+
+        await self.app(scope, receive, send_quietly)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from flightlog._version import __version__
 from flightlog.config import Config
+from flightlog.errors import FlightlogError
 from flightlog.ingest import Ingestor
 from flightlog.server.background import PeriodicTask
 from flightlog.server.errors import install_error_handlers
@@ -136,12 +137,17 @@ def create_app(
         stops: list[StopFunction] = [maintenance.stop]
         hooks = [getattr(m, "on_startup", None) for m in modules] + list(startup_hooks)
         try:
-            maintenance.start()
-            for hook in hooks:
-                if hook is not None:
-                    stop = hook(services)
-                    if stop is not None:
-                        stops.append(stop)
+            try:
+                maintenance.start()
+                for hook in hooks:
+                    if hook is not None:
+                        stop = hook(services)
+                        if stop is not None:
+                            stops.append(stop)
+            except FlightlogError as exc:
+                # `flightlog serve` prints this as one line instead of uvicorn's traceback.
+                app.state.startup_error = exc
+                raise
             app.state.services = services
             yield
         finally:
@@ -161,6 +167,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = None
+    app.state.startup_error = None
     app.state.config = config
     install_error_handlers(app)
     for module in modules:
