@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flightlog.errors import QueryError
 from flightlog.query import ast
@@ -97,3 +99,67 @@ def test_bad_template_in_pipeline_is_a_query_error() -> None:
 )
 def test_ip_filters(query: str, line: str, kept: bool) -> None:
     assert (run(query, line) is not None) is kept
+
+
+_LOGFMT_ALPHABET = st.sampled_from([*'ab=" \\\t\nxé{}:,', "\u2003", "\x1c"])
+
+
+@given(st.lists(_LOGFMT_ALPHABET, max_size=40).map("".join), st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_logfmt_fast_path_equals_the_careful_loop(line: str, strict: bool) -> None:
+    from flightlog.query.pipeline import _parse_logfmt_slow
+
+    assert parse_logfmt(line, strict) == _parse_logfmt_slow(line, strict)
+
+
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**63), 2**63 - 1)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=5),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.text(alphabet="ab-1_.é ", max_size=4), inner, max_size=4)
+        ),
+        max_leaves=12,
+    ).filter(lambda v: isinstance(v, dict)),
+    st.sampled_from([{"app": "x"}, {"a": "s"}, {"a_b": "s", "b": "t"}]),
+)
+@settings(max_examples=200, deadline=None)
+def test_json_flattening_matches_the_reference(obj: dict, stream: dict) -> None:
+    import orjson
+
+    from flightlog.query.pipeline import _json_value, sanitize_label_name
+
+    expected = Entry(0, "", stream, {}, {})
+
+    def reference(prefix: str, value: dict) -> None:
+        for key, item in value.items():
+            name = sanitize_label_name(f"{prefix}_{key}" if prefix else key)
+            if isinstance(item, dict):
+                reference(name, item)
+            elif not isinstance(item, list):
+                expected.add_parsed(name, _json_value(item))
+
+    reference("", obj)
+    entry = run('{app="x"} | json', orjson.dumps(obj).decode(), stream)
+    assert entry is not None
+    assert entry.parsed == expected.parsed
+
+
+@given(st.lists(_LOGFMT_ALPHABET, max_size=40).map("".join), st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_lenient_logfmt_stage_matches_the_careful_loop(line: str, keep_empty: bool) -> None:
+    from flightlog.query.pipeline import _parse_logfmt_slow, sanitize_label_name
+
+    expected = Entry(0, line, {"app": "x"}, {}, {})
+    for key, value in _parse_logfmt_slow(line, strict=False)[0]:
+        if value is None or value == "":
+            if not keep_empty:
+                continue
+            value = ""
+        expected.add_parsed(sanitize_label_name(key), value)
+    entry = run('{app="x"} | logfmt' + (" --keep-empty" if keep_empty else ""), line)
+    assert entry is not None and entry.parsed == expected.parsed

@@ -97,10 +97,19 @@ class Entry:
 StageFn = Callable[[Entry], bool]
 
 
+_SANITIZED: dict[str, str] = {}
+_SANITIZED_MAX = 65_536  # keys repeat across lines; a bound keeps odd data from growing it
+
+
 def sanitize_label_name(name: str) -> str:
+    cleaned = _SANITIZED.get(name)
+    if cleaned is not None:
+        return cleaned
     cleaned = _INVALID_LABEL_CHARS.sub("_", name)
     if cleaned and cleaned[0].isdigit():
         cleaned = "_" + cleaned
+    if len(_SANITIZED) < _SANITIZED_MAX:
+        _SANITIZED[name] = cleaned
     return cleaned
 
 
@@ -187,14 +196,24 @@ def _json_value(value: object) -> str:
 
 
 def _flatten(prefix: str, obj: Mapping[str, object], entry: Entry) -> None:
+    # Entry.add_parsed inlined: this runs for every key of every JSON line.
+    stream, metadata, parsed = entry.stream, entry.metadata, entry.parsed
     for key, value in obj.items():
-        name = sanitize_label_name(f"{prefix}_{key}" if prefix else key)
-        if isinstance(value, dict):
-            _flatten(name, value, entry)
-        elif isinstance(value, list):
+        name = sanitize_label_name(prefix + "_" + key if prefix else key)
+        kind = type(value)
+        if kind is str:
+            text = value
+        elif kind is dict:
+            _flatten(name, value, entry)  # type: ignore[arg-type]
+            continue
+        elif kind is list:
             continue  # Loki skips arrays when flattening.
         else:
-            entry.add_parsed(name, _json_value(value))
+            text = _json_value(value)
+        if name in stream or name in metadata:
+            name = name + "_extracted"
+        if name not in parsed or name == ERROR_LABEL:
+            parsed[name] = text  # type: ignore[assignment]
 
 
 _JSON_PATH = re.compile(r'\.?([a-zA-Z_][a-zA-Z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
@@ -256,10 +275,43 @@ def _json_stage(stage: ast.JsonParser) -> StageFn:
 
 _LOGFMT_TOKEN = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')
 _LOGFMT_STRICT_BAD = re.compile(r'"(?:[^"\\]|\\.)*$')
+# The same tokens without the leading \s* (a search skips whitespace anyway) and with the
+# quoted value as an unrolled loop: ~30% less time per line in Python's re.
+_LOGFMT_FAST = re.compile(r'([^\s="]+)(?:=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*))?')
+
+
+def _logfmt_value(raw: str | None) -> str | None:
+    if raw is None or not raw.startswith('"'):
+        return raw
+    if "\\" not in raw:
+        return raw[1:-1]  # what JSON decoding gives for a quoted string without escapes
+    try:
+        return str(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return raw[1:-1]
 
 
 def parse_logfmt(line: str, strict: bool) -> tuple[list[tuple[str, str | None]], str | None]:
     """Key/value pairs of a logfmt line (value ``None`` for a bare key) and an error text."""
+    # One finditer: where the careful loop below skips a character (a stray quote, an
+    # "=" that cannot start a key), the regex search skips it too, so without ``strict``
+    # (which never reports errors) the pairs are the same. Strict lines go to the loop
+    # when the tokens are not back to back.
+    pairs: list[tuple[str, str | None]] = []
+    end = 0
+    for match in _LOGFMT_FAST.finditer(line):
+        start = match.start()
+        if strict and start != end and not line[end:start].isspace():
+            return _parse_logfmt_slow(line, strict)
+        end = match.end()
+        key, raw = match.groups()
+        pairs.append((key, _logfmt_value(raw)))
+    if strict and end != len(line) and not line[end:].isspace():
+        return _parse_logfmt_slow(line, strict)
+    return pairs, None
+
+
+def _parse_logfmt_slow(line: str, strict: bool) -> tuple[list[tuple[str, str | None]], str | None]:
     pairs: list[tuple[str, str | None]] = []
     pos = 0
     n = len(line)
@@ -297,6 +349,28 @@ def parse_logfmt(line: str, strict: bool) -> tuple[list[tuple[str, str | None]],
 
 def _logfmt_stage(stage: ast.LogfmtParser) -> StageFn:
     wanted = {e.expression or e.label: sanitize_label_name(e.label) for e in stage.extractions}
+    keep_empty = stage.keep_empty
+    findall = _LOGFMT_FAST.findall
+
+    def run_lenient(entry: Entry) -> bool:
+        # Without --strict there are no errors; findall gives "" for a bare key, which
+        # this stage treats like an empty value (dropped unless --keep-empty).
+        for key, raw in findall(entry.line):
+            if raw[:1] == '"':
+                raw = _logfmt_value(raw) or ""
+            if not raw and not keep_empty:
+                continue
+            if wanted:
+                name = wanted.get(key)
+                if name is None:
+                    continue
+            else:
+                name = sanitize_label_name(key)
+            entry.add_parsed(name, raw)
+        return True
+
+    if not stage.strict:
+        return run_lenient
 
     def run(entry: Entry) -> bool:
         pairs, error = parse_logfmt(entry.line, stage.strict)
