@@ -13,9 +13,8 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -55,22 +54,11 @@ ROUTE_MODULES: tuple[str, ...] = (
 )
 
 
-def _files_bytes(paths: Iterable[Path]) -> tuple[int, int]:
-    count = total = 0
-    for path in paths:
-        try:
-            total += path.stat().st_size
-        except FileNotFoundError:  # cut or retired while we looked
-            continue
-        count += 1
-    return count, total
-
-
 class _StoreWatch:
-    """Store figures for ``/metrics``, read from the data directory at scrape time.
+    """Store figures for ``/metrics``, from ``Store.figures()`` at scrape time.
 
-    The WAL holds exactly what the head holds (it is truncated when the head is cut),
-    so its size on disk is the head's size; flushes are counted where we trigger them.
+    Flushes (segments written by a cut) are counted where we trigger them: the periodic
+    ``maintain`` and the flush at shutdown.
     """
 
     def __init__(self, store: Store) -> None:
@@ -82,15 +70,26 @@ class _StoreWatch:
         self.flushes += self.store.maybe_cut()
         self.retention_removed += self.store.apply_retention()
 
+    def flush(self) -> None:
+        before = self.store.figures().segments
+        self.store.flush()
+        # One segment per tenant head cut; retention cannot run meanwhile (we are it).
+        self.flushes += max(0, self.store.figures().segments - before)
+
     def figures(self) -> dict[str, float]:
-        root = self.store.config.data_dir
-        segments, segment_bytes = _files_bytes((root / "segments").glob("*/*.parquet"))
-        _, wal_bytes = _files_bytes((root / "wal").glob("*.wal"))
+        figures = self.store.figures()
         return {
-            "head_bytes": wal_bytes,
-            "segments": segments,
-            "segment_bytes": segment_bytes,
+            "head_bytes": figures.head_bytes,
+            "head_entries": figures.head_rows,
+            "segments": figures.segments,
+            "segment_bytes": figures.segment_bytes,
+            "segment_entries": figures.segment_rows,
+            "wal_bytes": figures.wal_bytes,
+            "streams": figures.streams,
+            "tenants": figures.tenants,
             "flushes": self.flushes,
+            "wal_fsyncs": figures.wal_fsyncs,
+            "wal_fsync_seconds": figures.wal_fsync_seconds,
             "retention_removed_entries": self.retention_removed,
         }
 
@@ -155,7 +154,7 @@ def create_app(
             for stop in reversed(stops):
                 stop()
             # Flush the head so a restart has nothing to replay (graceful shutdown).
-            await anyio.to_thread.run_sync(opened.flush)
+            await anyio.to_thread.run_sync(watch.flush)
             if owned:
                 await anyio.to_thread.run_sync(opened.close)
             log.info("flightlog stopped; head flushed to segments")

@@ -88,19 +88,23 @@ class IngestMetrics:
 class StoreCollector(Collector):
     """Exposes store figures read at scrape time from a ``stats()`` callable.
 
-    ``stats`` returns a mapping with any of: ``head_bytes``, ``head_entries``,
-    ``segments``, ``segment_bytes``, ``flushes``, ``wal_fsync_seconds``,
-    ``wal_fsyncs``; missing keys are simply not exported.
+    ``stats`` returns a mapping with any of the keys of ``_GAUGES`` and ``_COUNTERS``
+    (``head_bytes``, ``segments``, ``flushes``, ``wal_fsyncs``, ...); missing keys are
+    simply not exported.
     """
 
     _GAUGES = {
         "head_bytes": (
             "flightlog_store_head_bytes",
-            "Bytes of WAL not yet cut into segments (what the in-memory head holds).",
+            "Bytes held in the in-memory head (entries not yet cut into segments).",
         ),
         "head_entries": ("flightlog_store_head_entries", "Entries held in the in-memory head."),
         "segments": ("flightlog_store_segments", "Parquet segments in the catalog."),
         "segment_bytes": ("flightlog_store_segment_bytes", "Bytes of Parquet segments on disk."),
+        "segment_entries": ("flightlog_store_segment_entries", "Entries in Parquet segments."),
+        "wal_bytes": ("flightlog_store_wal_bytes", "Bytes of write-ahead log on disk."),
+        "streams": ("flightlog_store_streams", "Streams (label sets) the store knows."),
+        "tenants": ("flightlog_store_tenants", "Tenants with data in the store."),
     }
     _COUNTERS = {
         "flushes": ("flightlog_store_flushes", "Head flushes to Parquet segments."),
