@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hmac
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,6 +42,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from flightlog import durations
 from flightlog.errors import ConfigError
 from flightlog.ingest.limits import IngestLimits, TenantLimits
 from flightlog.ingest.selectors import parse_selector
@@ -85,9 +85,6 @@ EXTENSION_SECTIONS: tuple[str, ...] = (
 )
 """Top-level sections other packages own; kept raw in ``Config.sections``."""
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|y|w|d|h|m|s)")
-_UNIT_SECS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-
 
 def parse_duration_secs(value: object) -> float:
     """Seconds from a number or a Prometheus duration (``1h30m``, ``7d``); raise ValueError."""
@@ -96,11 +93,12 @@ def parse_duration_secs(value: object) -> float:
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
-        text = value.strip()
-        parts = _DURATION_PART.findall(text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise ValueError(f"expected seconds or a duration like 90s, 15m, 7d, got {value!r}")
-        seconds = sum(float(n) * _UNIT_SECS[u] for n, u in parts)
+        try:
+            seconds = durations.parse_duration_secs(value)
+        except ValueError:
+            raise ValueError(
+                f"expected seconds or a duration like 90s, 15m, 7d, got {value!r}"
+            ) from None
     else:
         raise ValueError(f"expected seconds or a duration like 7d, got {value!r}")
     if not math.isfinite(seconds) or seconds <= 0:
