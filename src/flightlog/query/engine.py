@@ -397,6 +397,13 @@ class Engine:
         unwrap = agg.unwrap
         post = [label_predicate(f) for f in unwrap.post_filters] if unwrap is not None else []
         grouping = agg.grouping
+        # ``by (a, b)``: the key is those labels alone, read from the entry without
+        # merging all its labels (the error labels are never part of a key).
+        by_names = (
+            tuple(sorted(set(grouping.labels) - {ERROR_LABEL, ERROR_DETAILS_LABEL}))
+            if grouping is not None and not grouping.without
+            else None
+        )
         collected: dict[Labels, tuple[list[int], list[float]]] = {}
         request = ScanRequest(plan, lo, hi, ("stream_id", "ts", "line", "metadata"))
         for batch in ctx.scanner.batches(request):
@@ -418,18 +425,25 @@ class Engine:
                     entry.delete(unwrap.label)
                 else:
                     value = float(len(entry.line.encode())) if needs_bytes else 1.0
-                labels = entry.labels()
-                error = labels.get(ERROR_LABEL)
+                error = entry.get(ERROR_LABEL)
                 if error:
                     raise QueryError(
-                        f"pipeline error: '{error}' for series: '{_format(labels)}'. "
+                        f"pipeline error: '{error}' for series: '{_format(entry.labels())}'. "
                         f'Use a label filter to intentionally skip this error. (e.g | __error__!="{error}")'
                     )
-                labels.pop(ERROR_LABEL, None)
-                labels.pop(ERROR_DETAILS_LABEL, None)
-                key = tuple(sorted(labels.items()))
-                if grouping is not None:
-                    key = drop_labels_for_grouping(key, grouping)
+                if by_names is not None:
+                    key = tuple(
+                        (name, label_value)
+                        for name in by_names
+                        if (label_value := entry.get(name)) is not None
+                    )
+                else:
+                    labels = entry.labels()
+                    labels.pop(ERROR_LABEL, None)
+                    labels.pop(ERROR_DETAILS_LABEL, None)
+                    key = tuple(sorted(labels.items()))
+                    if grouping is not None:
+                        key = drop_labels_for_grouping(key, grouping)
                 bucket = collected.get(key)
                 if bucket is None:
                     bucket = collected[key] = ([], [])
