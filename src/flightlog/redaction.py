@@ -8,7 +8,8 @@ alternation, so a text without secrets costs one scan whatever the number of kin
 Patterns are RE2 (google-re2): linear time whatever the input, so neither ours nor a
 user's can hang the agent or the server. The binding costs ~2 µs per call, more than
 the scan of a typical line, so ``scrub_many`` scans a whole batch joined into one text
-and rewrites only the texts a match falls in.
+and rewrites only the texts a match falls in; scans run over UTF-8 bytes, which the
+binding handles without mapping offsets back to characters.
 
 Kinds: ``bearer``, ``api_key`` (Stripe, OpenAI, AWS, GitHub, Slack, Hugging Face key
 shapes), ``secret_assignment`` (``password=...``, ``api_key: ...``), ``email``, ``ipv4``,
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import re2
@@ -136,35 +138,70 @@ class Scrubber:
             self._replacement[group] = "[REDACTED]"
         self._groups = tuple(self._replacement)
         self._regex: Any = re2.compile("|".join(branches)) if branches else None
+        index = self._regex.groupindex if self._regex is not None else {}
+        # (group number, replacement, number of the group kept or 0, Luhn-checked):
+        # numbers, because the binding's groupdict() costs more than the scan itself.
+        self._rules = tuple(
+            (
+                index[group],
+                self._replacement[group].encode(),
+                index[self._keeps[group]] if group in self._keeps else 0,
+                group == "k_card",
+            )
+            for group in self._groups
+        )
 
-    def _replace(self, match: Any) -> str:
-        groups = match.groupdict()
-        for group in self._groups:
-            text = groups.get(group)
-            if text is None:
+    def _replacement_of(self, match: Any, data: bytes) -> bytes:
+        for group, replacement, keep, card in self._rules:
+            start, end = match.span(group)
+            if start < 0:
                 continue
-            if group == "k_card" and not luhn_valid("".join(ch for ch in text if ch.isdigit())):
-                return text
-            keep = self._keeps.get(group)
-            if keep is not None:
-                return (groups.get(keep) or "") + self._replacement[group]
-            return self._replacement[group]
-        return match.group(0)
+            if card and not luhn_valid("".join(chr(b) for b in data[start:end] if 48 <= b <= 57)):
+                return data[start:end]
+            if keep:
+                keep_start, keep_end = match.span(keep)
+                return data[keep_start:keep_end] + replacement
+            return replacement
+        start, end = match.span()
+        return data[start:end]
+
+    def _matches_from(self, data: bytes, first: Any) -> Iterator[Any]:
+        """``first`` (a match already found) and every match after it."""
+        start, end = first.span()
+        if end == start:
+            return self._regex.finditer(data, start)  # type: ignore[no-any-return]
+        # Going on from the end of ``first`` is what finditer does: no second scan for it.
+        return itertools.chain((first,), self._regex.finditer(data, end))
+
+    def _rewrite(self, data: bytes, matches: Iterable[Any], begin: int, end: int) -> str:
+        """``data[begin:end]`` with each of ``matches`` (all inside it) replaced."""
+        pieces = []
+        position = begin
+        for match in matches:
+            start, stop = match.span()
+            pieces.append(data[position:start])
+            pieces.append(self._replacement_of(match, data))
+            position = stop
+        pieces.append(data[position:end])
+        return b"".join(pieces).decode("utf-8", "replace")
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced (the same object when there is none)."""
         regex = self._regex
         if regex is None:
             return text
+        # The scan runs over UTF-8 bytes: on a str the binding maps every offset back to
+        # characters in Python, which costs more than the scan.
         try:
-            if regex.search(text) is None:
-                return text
+            data = text.encode()
         except UnicodeEncodeError:
             # Lone surrogates cannot go through RE2; replace them so the scan still runs.
             text = _without_surrogates(text)
-            if regex.search(text) is None:
-                return text
-        return regex.sub(self._replace, text)
+            data = text.encode()
+        first = regex.search(data)
+        if first is None:
+            return text
+        return self._rewrite(data, self._matches_from(data, first), 0, len(data))
 
     def scrub_many(self, texts: Sequence[str]) -> list[str]:
         """``scrub`` over many texts at the cost of about one scan of them all."""
@@ -172,28 +209,40 @@ class Scrubber:
         regex = self._regex
         if regex is None or not out:
             return out
-        joined = "\n".join(out)
-        try:
-            first = regex.search(joined)
-        except UnicodeEncodeError:
-            out = [_without_surrogates(text) for text in out]
-            joined = "\n".join(out)
-            first = regex.search(joined)
+        encoded = []
+        for index, text in enumerate(out):
+            try:
+                encoded.append(text.encode())
+            except UnicodeEncodeError:
+                out[index] = _without_surrogates(text)
+                encoded.append(out[index].encode())
+        joined = b"\n".join(encoded)
+        first = regex.search(joined)
         if first is None:
             return out
         starts = []
         position = 0
-        for text in out:
+        for data in encoded:
             starts.append(position)
-            position += len(text) + 1
-        touched: set[int] = set()
-        for match in regex.finditer(joined, first.start()):
+            position += len(data) + 1
+        inside: dict[int, list[Any]] = {}
+        crossing: set[int] = set()
+        for match in self._matches_from(joined, first):
             begin, end = match.span()
-            # A match that runs past its text's end crossed the joining newline: every
-            # text it covers is rescanned on its own.
             index = bisect.bisect_right(starts, begin) - 1
             last = bisect.bisect_right(starts, max(begin, end - 1)) - 1
-            touched.update(range(index, last + 1))
-        for index in touched:
+            if last == index and end <= starts[index] + len(encoded[index]):
+                inside.setdefault(index, []).append(match)
+            else:
+                # The match took in a joining newline: every text it covers is rescanned
+                # on its own.
+                crossing.update(range(index, last + 1))
+        for index in crossing:
             out[index] = self.scrub(out[index])
+        for index, matches in inside.items():
+            # A match that stays inside one text is the match a scan of that text alone
+            # finds (the newline is a non-word boundary, like the text's end).
+            if index not in crossing:
+                begin = starts[index]
+                out[index] = self._rewrite(joined, matches, begin, begin + len(encoded[index]))
         return out
