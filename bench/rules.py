@@ -53,7 +53,8 @@ def generate(lines: int) -> Path:
 
 def load_store(source: Path, lines: int) -> tuple[Store, int]:
     """A store holding the generated lines (built once, reused); returns it and the last ts."""
-    directory = HERE / "data" / f"rules_store_v2_{lines}"
+    # v3: segments written with 4,096-row groups (rebuild when the segment layout changes).
+    directory = HERE / "data" / f"rules_store_v3_{lines}"
     marker = directory / "LOADED"
     if marker.exists():
         last_ts = int(marker.read_text())
