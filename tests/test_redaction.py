@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -135,3 +136,19 @@ def test_surrogates_and_oversize_strings_in_an_event() -> None:
     """Lone surrogates and huge strings are scanned without raising."""
     out = Redactor()({"a": "\ud800 bob@example.com", "b": "x" * 200_000 + " 10.1.2.3"})
     assert "bob@example.com" not in out["a"] and out["b"].endswith(" [IP]")
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [[r"^id-[0-9]+"], [r"secret$"], [r"\Arun-\d+"], [r"k[^\n]*\z"], [r"a|^b"], [r"x\s"]],
+)
+def test_custom_patterns_match_as_in_each_text_alone(patterns: list[str]) -> None:
+    """A custom pattern anchored at a text's start or end (or one that takes in a newline)
+    redacts in a batch, and in an event, what it redacts in each text alone."""
+    texts = ["id-42 x", "a secret", "run-7 ok", "b k v", "ax", "x y", "plain"]
+    scrubber = Scrubber(kinds=[], patterns=patterns)
+    alone = [scrubber.scrub(text) for text in texts]
+    assert alone != texts
+    assert scrubber.scrub_many(texts) == alone
+    out = Redactor(patterns=patterns)({str(i): text for i, text in enumerate(texts)})
+    assert list(out.values()) == [Scrubber(patterns=patterns).scrub(text) for text in texts]

@@ -94,6 +94,37 @@ def hash_value(value: Any, salt: str = "") -> str:
     return f"sha256:{digest[:16]}"
 
 
+def _anchored(pattern: str) -> bool:
+    """Whether ``pattern`` may use ``^``, ``$``, ``\\A`` or ``\\z`` (outside a character class).
+
+    Such a pattern matches at a text's start or end, which a scan of texts joined by
+    newlines does not see: ``Scrubber.scrub_many`` then scans each text alone. A doubt
+    (an odd class) answers yes, which costs speed, never a secret.
+    """
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            if not in_class and pattern[index + 1 : index + 2] in ("A", "z"):
+                return True
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # A `^` (negation) then a `]` right after the `[` are part of the class.
+            if pattern[index + 1 : index + 2] == "^":
+                index += 1
+            if pattern[index + 1 : index + 2] == "]":
+                index += 1
+        elif char in "^$":
+            return True
+        index += 1
+    return False
+
+
 def _without_surrogates(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
@@ -137,6 +168,7 @@ class Scrubber:
             branches.append(f"(?P<{group}>{pattern})")
             self._replacement[group] = "[REDACTED]"
         self._groups = tuple(self._replacement)
+        self._scan_alone = any(_anchored(pattern) for pattern in self.patterns)
         self._regex: Any = re2.compile("|".join(branches)) if branches else None
         index = self._regex.groupindex if self._regex is not None else {}
         # (group number, replacement, number of the group kept or 0, Luhn-checked):
@@ -209,6 +241,8 @@ class Scrubber:
         regex = self._regex
         if regex is None or not out:
             return out
+        if self._scan_alone:
+            return [self.scrub(text) for text in out]
         encoded = []
         for index, text in enumerate(out):
             try:
