@@ -198,8 +198,10 @@ def _json_value(value: object) -> str:
 def _flatten(prefix: str, obj: Mapping[str, object], entry: Entry) -> None:
     # Entry.add_parsed inlined: this runs for every key of every JSON line.
     stream, metadata, parsed = entry.stream, entry.metadata, entry.parsed
+    cached = _SANITIZED.get
     for key, value in obj.items():
-        name = sanitize_label_name(prefix + "_" + key if prefix else key)
+        full = prefix + "_" + key if prefix else key
+        name = cached(full) or sanitize_label_name(full)
         kind = type(value)
         if kind is str:
             text = value
@@ -351,6 +353,7 @@ def _logfmt_stage(stage: ast.LogfmtParser) -> StageFn:
     wanted = {e.expression or e.label: sanitize_label_name(e.label) for e in stage.extractions}
     keep_empty = stage.keep_empty
     findall = _LOGFMT_FAST.findall
+    cached = _SANITIZED.get
 
     def run_lenient(entry: Entry) -> bool:
         # Without --strict there are no errors; findall gives "" for a bare key, which
@@ -365,7 +368,7 @@ def _logfmt_stage(stage: ast.LogfmtParser) -> StageFn:
                 if name is None:
                     continue
             else:
-                name = sanitize_label_name(key)
+                name = cached(key) or sanitize_label_name(key)
             entry.add_parsed(name, raw)
         return True
 
