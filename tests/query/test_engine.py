@@ -13,6 +13,8 @@ from flightlog.errors import QueryError, QueryLimitError
 from flightlog.model import Direction
 from flightlog.query.engine import Engine
 from flightlog.query.limits import QueryLimits
+from flightlog.query.parser import parse
+from flightlog.query.plan import render_plan
 from flightlog.query.results import (
     MatrixResult,
     ScalarResult,
@@ -494,3 +496,23 @@ def test_needle_filter_skips_segments_by_bloom(dataset_store: Store) -> None:
     assert outcome.stats.segments_read == 1
     everything = engine.query_range('{app=~".+"} |= "o"', T0, T0 + 200 * S, S, TENANTS)
     assert everything.stats.segments_read == 3
+
+
+def test_json_error_prefilter_keeps_every_json_object_line(dataset_store: Store) -> None:
+    """``| json | __error__=""`` drops non-objects in DuckDB: whitespace-led objects stay."""
+    push(
+        dataset_store,
+        [
+            ({"app": "ws", "env": "prod"}, 10, ' \t{"level": "info"}', None),
+            ({"app": "ws", "env": "prod"}, 20, '\n{"level": "info"}', None),
+            ({"app": "ws", "env": "prod"}, 30, "level=info", None),
+            ({"app": "ws", "env": "prod"}, 40, '["level", "info"]', None),
+            ({"app": "ws", "env": "prod"}, 50, '{"level": "info"', None),
+        ],
+    )
+    engine = Engine(dataset_store)
+    pushed = 'sum(count_over_time({app="ws"} | json | __error__="" | level="info" [2m]))'
+    python_only = 'sum(count_over_time({app="ws"} | json | level="info" | __error__="" [2m]))'
+    assert "regexp_matches" in render_plan(parse(pushed))
+    assert "regexp_matches" not in render_plan(parse(python_only))
+    assert instant(engine, pushed) == instant(engine, python_only) == {(): 2.0}

@@ -27,6 +27,9 @@ CASES = {
     "count_over_time": 'sum(count_over_time({service=~".+"} |= "CUDA out of memory" [1h]))',
     "unwrap": 'avg_over_time({service="inference-gateway"} | json | unwrap latency_ms [1m]) by (env)',
     "binary": 'sum(rate({app="api"} |= "error" [5m])) / sum(rate({app="api"}[5m] offset 1h))',
+    "json_error_filter_drops_non_objects_in_duckdb": (
+        'sum by (env) (count_over_time({app="api"} | json | __error__="" | level="error" [1m]))'
+    ),
 }
 
 

@@ -75,7 +75,26 @@ def plan_log_query(query: ast.LogQuery) -> LogPlan:
         for f in pushed
         if f.op is ast.LineFilterOp.CONTAINS and len(f.values) == 1 and f.values[0]
     )
+    if _drops_non_json(residual):
+        pushed.append(JSON_OBJECT_PREFILTER)
     return LogPlan(query.matchers, tuple(pushed), needles, tuple(residual))
+
+
+JSON_OBJECT_PREFILTER = ast.LineFilter(ast.LineFilterOp.REGEX, (r"^[\t\n\v\f\r \x{FEFF}]*\{",))
+"""Lines that can be JSON objects: ``{`` after (a superset of) JSON whitespace."""
+
+_NO_ERROR = tuple(
+    ast.LabelFilter(ast.StringFilter("__error__", op, ""))
+    for op in (ast.CompareOp.EQ, ast.CompareOp.EQ2)
+)
+
+
+def _drops_non_json(residual: list[ast.Stage]) -> bool:
+    """``| json | __error__=""`` first: a line that is not a JSON object gets
+    ``JSONParserErr`` and is dropped, so DuckDB may drop it before Python parses it."""
+    return (
+        len(residual) >= 2 and isinstance(residual[0], ast.JsonParser) and residual[1] in _NO_ERROR
+    )
 
 
 def _sql_string(value: str) -> str:
