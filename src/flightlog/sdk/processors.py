@@ -92,6 +92,11 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset(
 )
 
 
+# What a Redactor does with a field, by its name; a bounded cache keeps the answers.
+_KEEP, _HASH, _DROP = 0, 1, 2
+_MAX_CACHED_KEYS = 4096
+
+
 @dataclass(frozen=True)
 class Redactor:
     """Replaces secrets in every string of an event (recursively) and hashes named fields.
@@ -129,6 +134,7 @@ class Redactor:
         object.__setattr__(self, "_scrub_many", scrubber.scrub_many)
         object.__setattr__(self, "_hash", frozenset(self.hash_fields))
         object.__setattr__(self, "_drop", frozenset(f.lower() for f in self.drop_fields))
+        object.__setattr__(self, "_actions", {})
 
     def redact_text(self, text: str) -> str:
         """``text`` with every known secret replaced."""
@@ -155,16 +161,31 @@ class Redactor:
             return out
         return value
 
+    def _key_action(self, key: Any) -> int:
+        action = _HASH if key in self._hash else _KEEP  # type: ignore[attr-defined]
+        if action == _KEEP and isinstance(key, str) and key.lower() in self._drop:  # type: ignore[attr-defined]
+            action = _DROP
+        actions = self._actions  # type: ignore[attr-defined]
+        if len(actions) < _MAX_CACHED_KEYS:
+            actions[key] = action
+        return action
+
     def _mapping(
         self, mapping: Mapping[Any, Any], slots: list[tuple[Any, Any]], texts: list[str]
     ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        hashed = self._hash  # type: ignore[attr-defined]
-        dropped = self._drop  # type: ignore[attr-defined]
+        # Events repeat the same few keys: what each key calls for is looked up once.
+        actions = self._actions  # type: ignore[attr-defined]
         for key, value in mapping.items():
-            if key in hashed and value is not None:
+            if value is None:
+                out[key] = None
+                continue
+            action = actions.get(key)
+            if action is None:
+                action = self._key_action(key)
+            if action == _HASH:
                 out[key] = self.hash_value(value)
-            elif isinstance(key, str) and key.lower() in dropped and value is not None:
+            elif action == _DROP:
                 out[key] = "[REDACTED]"
             elif isinstance(value, str):
                 slots.append((out, key))
