@@ -24,9 +24,14 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the session; skips when Chromium is not installed."""
+    """One headless Chromium per module; skips when Chromium is not installed.
+
+    Not session-scoped: Playwright's sync API keeps an event loop running on the main
+    thread while it is open, so a later module's ``asyncio.run()`` on the same xdist
+    worker would fail with "cannot be called from a running event loop".
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/ensure-chromium.sh installs it)")
     playwright_sync = pytest.importorskip("playwright.sync_api")
