@@ -24,9 +24,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/flightlog demo --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) $(DEMO_ARGS)
 
+# --dist loadfile keeps a test module on one worker, so its module-scoped server starts once.
 test: $(VENV)/.installed-test
 	bash scripts/ensure-chromium.sh || true
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_all.py
