@@ -134,3 +134,21 @@ def test_capture_records_applies_processors() -> None:
     with capture_records(processors=[Redactor()]) as records:
         logging.getLogger("x").info("user %s", "bob@example.com")
     assert records[0]["msg"] == "user [EMAIL]"
+
+
+def test_redactor_hashes_as_the_pipeline_does() -> None:
+    """A hashed field joins with the pipeline's hash of the same value and salt."""
+    from flightlog.redaction import hash_value
+
+    assert Redactor(salt="s")({"user_id": "u1"})["user_id"] == hash_value("u1", "s")
+
+
+def test_redactor_handles_field_names_beyond_its_cache() -> None:
+    """Past thousands of distinct field names, named fields are still hashed and blanked."""
+    redactor = Redactor()
+    wide = {f"f{i}": f"v{i} a@b.io" for i in range(5000)}
+    out = redactor({**wide, "password": "p", "user_id": "u", "note": None})
+    assert out["password"] == "[REDACTED]" and out["user_id"].startswith("sha256:")
+    assert out["note"] is None and out["f4999"] == "v4999 [EMAIL]"
+    again = redactor({"Password": "p", "user_id": "u", "f1": "x"})
+    assert again == {"Password": "[REDACTED]", "user_id": out["user_id"], "f1": "x"}

@@ -111,7 +111,8 @@ class Redactor:
     IP addresses (``ipv4``, ``ipv6``) are redacted by default. Serving logs carry client
     IPs, which are personal data, and a leak into a file or the server cannot be undone,
     while an internal address hidden from a training log (a ``MASTER_ADDR``, an NCCL
-    peer) is a choice the user can reverse:
+    peer) is a choice the user can reverse: with ``DEFAULT_KINDS`` from
+    ``flightlog.redaction``,
     ``Redactor(kinds=[k for k in DEFAULT_KINDS if k not in ("ipv4", "ipv6")])``. It also
     keeps an event redacted the same way by the SDK and by the pipeline's default.
 
