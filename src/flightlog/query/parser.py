@@ -16,6 +16,7 @@ from importlib import resources
 import lark
 import re2
 
+from flightlog import durations
 from flightlog.errors import ParseError
 from flightlog.model import LabelMatcher, MatchOp
 from flightlog.query import ast
@@ -24,40 +25,13 @@ __all__ = ["MAX_QUERY_CHARS", "parse", "parse_bytes", "parse_duration_ns"]
 
 MAX_QUERY_CHARS = 64 * 1024
 
-_DURATION_UNITS_NS = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-    "d": 86_400_000_000_000,
-    "w": 7 * 86_400_000_000_000,
-    "y": 365 * 86_400_000_000_000,
-}
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
 _BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([kmgtpe]i?)?b$", re.IGNORECASE)
 _BYTES_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
 
 
 def parse_duration_ns(text: str) -> int:
-    """Parse a Go/Prometheus duration such as ``1h30m`` or ``250ms`` into nanoseconds."""
-    text = text.strip()
-    negative = text.startswith("-")
-    if negative:
-        text = text[1:]
-    pos = 0
-    total = 0.0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _DURATION_UNITS_NS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"invalid duration {text!r}")
-    value = round(total)
-    return -value if negative else value
+    """Nanoseconds in a LogQL duration (``1h30m``, ``250ms``, ``-5m`` for offsets)."""
+    return durations.parse_duration_ns(text, negative=True)
 
 
 def parse_bytes(text: str) -> float:

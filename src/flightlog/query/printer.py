@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from flightlog.durations import format_duration_ns
 from flightlog.model import LabelMatcher
 from flightlog.query import ast
 
@@ -22,28 +23,10 @@ __all__ = [
     "to_logql",
 ]
 
-_UNITS = (
-    ("h", 3_600_000_000_000),
-    ("m", 60_000_000_000),
-    ("s", 1_000_000_000),
-    ("ms", 1_000_000),
-    ("us", 1_000),
-    ("ns", 1),
-)
-
 
 def format_duration(ns: int) -> str:
-    """Render nanoseconds as a duration literal (``1h30m``, ``250ms``, ``0s``)."""
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    rest = abs(ns)
-    parts = []
-    for unit, size in _UNITS:
-        if rest >= size:
-            parts.append(f"{rest // size}{unit}")
-            rest %= size
-    return sign + "".join(parts)
+    """Render nanoseconds as a LogQL duration literal (``1h30m``, ``48h``, ``250ms``, ``0s``)."""
+    return format_duration_ns(ns, largest="h")
 
 
 def format_number(value: float) -> str:
