@@ -17,7 +17,9 @@ ORDER = ("ingest", "query", "sdk_overhead", "analyze", "collect", "rules", "moni
 
 
 def main(argv: list[str]) -> int:
-    names, extra = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    names, extra = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
     selected = names or [name for name in ORDER if (BENCH_DIR / f"{name}.py").exists()]
     failed = []
     for name in selected:
@@ -28,7 +30,10 @@ def main(argv: list[str]) -> int:
         print(f"\n=== bench/{name}.py ===", flush=True)
         started = time.monotonic()
         code = subprocess.call([sys.executable, str(script), *extra])
-        print(f"=== bench/{name}.py finished in {time.monotonic() - started:.0f}s (exit {code}) ===", flush=True)
+        print(
+            f"=== bench/{name}.py finished in {time.monotonic() - started:.0f}s (exit {code}) ===",
+            flush=True,
+        )
         if code != 0:
             failed.append(name)
     if failed:
