@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from flightlog.errors import ConfigError
-from flightlog.pipeline.parse import compile_regex
-from flightlog.pipeline.record import LogRecord
-from flightlog.pipeline.stage import Stage
+from flightlog.pipeline.parse import NamedGroupStage, compile_regex
 
 __all__ = ["GROK_LIBRARY", "GrokStage", "expand_grok"]
 
@@ -86,7 +83,7 @@ def expand_grok(expression: str, custom: Mapping[str, str] | None = None) -> str
     return expand(expression, 0)
 
 
-class GrokStage(Stage):
+class GrokStage(NamedGroupStage):
     """Extract fields with a grok expression; a bare library name means that whole format."""
 
     kind = "grok"
@@ -102,23 +99,5 @@ class GrokStage(Stage):
             pattern = "%{" + pattern.upper() + "}"
         self.pattern = pattern
         self.source = source
-        self._regex: Any = compile_regex(
-            "^" + expand_grok(pattern, custom_patterns), what="grok stage"
-        )
-
-    def __call__(self, record: LogRecord) -> LogRecord:
-        text = record.line if self.source is None else record.fields.get(self.source)
-        if type(text) is not str:
-            return record
-        try:
-            match = self._regex.match(text)
-        except UnicodeEncodeError:  # a lone surrogate: no regex can read it
-            self.errors += 1
-            return record
-        if match is None:
-            return record
-        fields = dict(record.fields)
-        for name, value in match.groupdict().items():
-            if value is not None:
-                fields[name] = value
-        return record.with_fields(fields)
+        # Anchored at the start, so the inherited search behaves as a match.
+        self._regex = compile_regex("^" + expand_grok(pattern, custom_patterns), what="grok stage")

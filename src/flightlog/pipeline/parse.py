@@ -207,21 +207,14 @@ def compile_regex(expression: str, *, what: str) -> Any:
         ) from exc
 
 
-class RegexStage(Stage):
-    """Extract the named groups of an RE2 expression (searched in the line) into fields."""
+class NamedGroupStage(Stage):
+    """Base of the stages that copy the named groups of a compiled RE2 match into fields.
 
-    kind = "regex"
+    Subclasses set ``_regex`` (searched in the line, or in field ``source``) and ``source``.
+    """
 
-    def __init__(self, expression: str, source: str | None = None) -> None:
-        super().__init__()
-        self.expression = expression
-        self.source = source
-        self._regex = compile_regex(expression, what="regex stage")
-        if not self._regex.groupindex:
-            raise ConfigError(
-                f"regex stage: expression {expression!r} has no named group; "
-                "name what to extract with (?P<name>...)"
-            )
+    _regex: Any
+    source: str | None
 
     def __call__(self, record: LogRecord) -> LogRecord:
         text = record.line if self.source is None else record.fields.get(self.source)
@@ -239,6 +232,23 @@ class RegexStage(Stage):
             if value is not None:
                 fields[name] = value
         return record.with_fields(fields)
+
+
+class RegexStage(NamedGroupStage):
+    """Extract the named groups of an RE2 expression (searched in the line) into fields."""
+
+    kind = "regex"
+
+    def __init__(self, expression: str, source: str | None = None) -> None:
+        super().__init__()
+        self.expression = expression
+        self.source = source
+        self._regex = compile_regex(expression, what="regex stage")
+        if not self._regex.groupindex:
+            raise ConfigError(
+                f"regex stage: expression {expression!r} has no named group; "
+                "name what to extract with (?P<name>...)"
+            )
 
 
 _PATTERN_TOKEN = re.compile(r"<(_|[A-Za-z_][A-Za-z0-9_]*)>")
