@@ -290,7 +290,7 @@ def compile_pattern(expression: str) -> tuple[Any, tuple[str, ...]]:
     )
 
 
-class PatternStage(Stage):
+class PatternStage(NamedGroupStage):
     """Extract fields with Loki's pattern syntax, e.g. ``<ip> - - [<_>] "<method> <path> <_>"``."""
 
     kind = "pattern"
@@ -299,20 +299,5 @@ class PatternStage(Stage):
         super().__init__()
         self.expression = expression
         self.source = source
+        # Anchored at the start, so the inherited search behaves as a match.
         self._regex, self.names = compile_pattern(expression)
-
-    def __call__(self, record: LogRecord) -> LogRecord:
-        text = record.line if self.source is None else record.fields.get(self.source)
-        if type(text) is not str:
-            return record
-        try:
-            match = self._regex.match(text)
-        except UnicodeEncodeError:  # a lone surrogate: no regex can read it
-            self.errors += 1
-            return record
-        if match is None:
-            return record
-        fields = dict(record.fields)
-        for name, value in match.groupdict().items():
-            fields[name] = value
-        return record.with_fields(fields)
