@@ -41,6 +41,7 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from flightlog.errors import MonitorError
+from flightlog.metric_families import FamiliesPerRegistry
 from flightlog.monitor.prediction_log import PredictionLogger
 
 if TYPE_CHECKING:
@@ -86,82 +87,79 @@ class _Families:
     buckets: tuple[float, ...]
 
 
-_families_lock = threading.Lock()
-# Keyed by id(registry); the registry is kept alive by the Counter objects' registration.
-_families_by_registry: dict[int, tuple[CollectorRegistry, _Families]] = {}
+def _build_families(registry: CollectorRegistry, buckets: tuple[float, ...]) -> _Families:
+    model_version = ("model", "version")
+    return _Families(
+        predictions=Counter(
+            "ml_model_predictions",
+            "Predictions served, by outcome status.",
+            [*model_version, "status"],
+            registry=registry,
+        ),
+        latency=Histogram(
+            "ml_model_inference_duration_seconds",
+            "Time spent in the model's predict call.",
+            model_version,
+            buckets=buckets,
+            registry=registry,
+        ),
+        labelled=Counter(
+            "ml_model_labelled_predictions",
+            "Predictions whose ground truth arrived, by outcome.",
+            [*model_version, "outcome"],
+            registry=registry,
+        ),
+        accuracy=Gauge(
+            "ml_model_accuracy",
+            "Accuracy over the most recent labelled predictions.",
+            model_version,
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        ),
+        quality=Gauge(
+            "ml_model_quality",
+            "A model quality metric (f1, auc, rmse, ...) computed from labels.",
+            [*model_version, "metric"],
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        ),
+        drift=Gauge(
+            "ml_data_drift_score",
+            "Drift score (PSI) of a feature against the reference data.",
+            ["model", "feature"],
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        ),
+        last_data=Gauge(
+            "ml_model_last_data_timestamp_seconds",
+            "Unix time of the most recent prediction (data freshness).",
+            model_version,
+            registry=registry,
+            multiprocess_mode="max",
+        ),
+        last_label=Gauge(
+            "ml_model_last_label_timestamp_seconds",
+            "Unix time of the most recent ground-truth label.",
+            model_version,
+            registry=registry,
+            multiprocess_mode="max",
+        ),
+        buckets=buckets,
+    )
+
+
+_FAMILIES: FamiliesPerRegistry[_Families] = FamiliesPerRegistry()
 
 
 def _families(registry: CollectorRegistry, buckets: tuple[float, ...]) -> _Families:
-    with _families_lock:
-        known = _families_by_registry.get(id(registry))
-        if known is not None and known[0] is registry:
-            families = known[1]
-            if families.buckets != buckets:
-                raise MonitorError(
-                    f"latency buckets {buckets} differ from {families.buckets} already "
-                    "registered on this registry: use the same buckets for every model"
-                )
-            return families
-        model_version = ("model", "version")
-        families = _Families(
-            predictions=Counter(
-                "ml_model_predictions",
-                "Predictions served, by outcome status.",
-                [*model_version, "status"],
-                registry=registry,
-            ),
-            latency=Histogram(
-                "ml_model_inference_duration_seconds",
-                "Time spent in the model's predict call.",
-                model_version,
-                buckets=buckets,
-                registry=registry,
-            ),
-            labelled=Counter(
-                "ml_model_labelled_predictions",
-                "Predictions whose ground truth arrived, by outcome.",
-                [*model_version, "outcome"],
-                registry=registry,
-            ),
-            accuracy=Gauge(
-                "ml_model_accuracy",
-                "Accuracy over the most recent labelled predictions.",
-                model_version,
-                registry=registry,
-                multiprocess_mode="mostrecent",
-            ),
-            quality=Gauge(
-                "ml_model_quality",
-                "A model quality metric (f1, auc, rmse, ...) computed from labels.",
-                [*model_version, "metric"],
-                registry=registry,
-                multiprocess_mode="mostrecent",
-            ),
-            drift=Gauge(
-                "ml_data_drift_score",
-                "Drift score (PSI) of a feature against the reference data.",
-                ["model", "feature"],
-                registry=registry,
-                multiprocess_mode="mostrecent",
-            ),
-            last_data=Gauge(
-                "ml_model_last_data_timestamp_seconds",
-                "Unix time of the most recent prediction (data freshness).",
-                model_version,
-                registry=registry,
-                multiprocess_mode="max",
-            ),
-            last_label=Gauge(
-                "ml_model_last_label_timestamp_seconds",
-                "Unix time of the most recent ground-truth label.",
-                model_version,
-                registry=registry,
-                multiprocess_mode="max",
-            ),
-            buckets=buckets,
+    # The first monitor on a registry fixes its histogram buckets; later ones must agree.
+    families = _FAMILIES.get(registry, lambda new: _build_families(new, buckets))
+    if families.buckets != buckets:
+        raise MonitorError(
+            f"latency buckets {buckets} differ from {families.buckets} already "
+            "registered on this registry: use the same buckets for every model"
         )
-        _families_by_registry[id(registry)] = (registry, families)
-        return families
+    return families
 
 
 def multiprocess_registry() -> CollectorRegistry:

@@ -10,9 +10,10 @@ this module has no side effect and tests can use a private ``CollectorRegistry``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from threading import Lock
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter
+
+from flightlog.metric_families import FamiliesPerRegistry
 
 __all__ = ["StageCounters", "stage_counters"]
 
@@ -27,42 +28,39 @@ class StageCounters:
     errors: Counter
 
 
-_by_registry: dict[int, StageCounters] = {}
-_lock = Lock()
+def _build(registry: CollectorRegistry) -> StageCounters:
+    labels = ["pipeline", "stage"]
+    return StageCounters(
+        received=Counter(
+            "flightlog_pipeline_received_records",
+            "Records a pipeline stage received.",
+            labels,
+            registry=registry,
+        ),
+        sent=Counter(
+            "flightlog_pipeline_sent_records",
+            "Records a pipeline stage passed on.",
+            labels,
+            registry=registry,
+        ),
+        dropped=Counter(
+            "flightlog_pipeline_dropped_records",
+            "Records a pipeline stage discarded, by reason.",
+            [*labels, "reason"],
+            registry=registry,
+        ),
+        errors=Counter(
+            "flightlog_pipeline_errors",
+            "Records a pipeline stage could not process (passed on unchanged).",
+            labels,
+            registry=registry,
+        ),
+    )
+
+
+_FAMILIES: FamiliesPerRegistry[StageCounters] = FamiliesPerRegistry()
 
 
 def stage_counters(registry: CollectorRegistry | None = None) -> StageCounters:
     """The stage counters registered in ``registry`` (the default registry when None)."""
-    registry = REGISTRY if registry is None else registry
-    with _lock:
-        found = _by_registry.get(id(registry))
-        if found is None:
-            labels = ["pipeline", "stage"]
-            found = StageCounters(
-                received=Counter(
-                    "flightlog_pipeline_received_records",
-                    "Records a pipeline stage received.",
-                    labels,
-                    registry=registry,
-                ),
-                sent=Counter(
-                    "flightlog_pipeline_sent_records",
-                    "Records a pipeline stage passed on.",
-                    labels,
-                    registry=registry,
-                ),
-                dropped=Counter(
-                    "flightlog_pipeline_dropped_records",
-                    "Records a pipeline stage discarded, by reason.",
-                    [*labels, "reason"],
-                    registry=registry,
-                ),
-                errors=Counter(
-                    "flightlog_pipeline_errors",
-                    "Records a pipeline stage could not process (passed on unchanged).",
-                    labels,
-                    registry=registry,
-                ),
-            )
-            _by_registry[id(registry)] = found
-        return found
+    return _FAMILIES.get(registry, _build)
