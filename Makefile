@@ -17,8 +17,8 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[demo]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,bench]'
+$(VENV)/.installed-test: pyproject.toml tests/frameworks.txt | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench]' -r tests/frameworks.txt
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
