@@ -26,7 +26,7 @@ run: $(VENV)/.installed-run
 
 # --dist loadfile keeps a test module on one worker, so its module-scoped server starts once.
 test: $(VENV)/.installed-test
-	bash scripts/ensure-chromium.sh || true
+	bash scripts/ensure-test-tools.sh || true
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 bench: $(VENV)/.installed-test

@@ -33,7 +33,7 @@ def browser() -> Iterator[object]:
     worker would fail with "cannot be called from a running event loop".
     """
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (scripts/ensure-chromium.sh installs it)")
+        pytest.skip("chromium is not installed (scripts/ensure-test-tools.sh installs it)")
     playwright_sync = pytest.importorskip("playwright.sync_api")
     with playwright_sync.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
