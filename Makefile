@@ -18,8 +18,12 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml tests/frameworks.txt | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,bench]' -r tests/frameworks.txt
+	$(BIN)/pip install -q -e '.[test]' -r tests/frameworks.txt
 	touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-bench: $(VENV)/.installed-test pyproject.toml
+	$(BIN)/pip install -q -e '.[test,bench]' -r tests/frameworks.txt
+	touch $@
 
 run: $(VENV)/.installed-run
 	$(BIN)/flightlog demo --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) $(DEMO_ARGS)
@@ -29,7 +33,7 @@ test: $(VENV)/.installed-test
 	bash scripts/ensure-test-tools.sh || true
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run_all.py
 
 lint: $(VENV)/.installed-test
