@@ -228,4 +228,6 @@ def test_query_time_limit_answers_504(flightlog_server_factory: Any) -> None:
             "/loki/api/v1/query_range", params={"query": '{app="api"}', "start": str(T0)}
         )
     assert response.status_code == 504
-    assert "max_query_time" in response.json()["error"]
+    body = response.json()
+    assert body["errorType"] == "timeout"
+    assert "max_query_time" in body["error"]

@@ -48,6 +48,7 @@ _ERROR_TYPES = {
     429: "too_many_requests",
     500: "internal",
     503: "unavailable",
+    504: "timeout",
 }
 
 
