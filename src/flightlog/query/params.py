@@ -1,7 +1,8 @@
 """Loki's HTTP query parameters: timestamps, steps, ranges, limits, direction.
 
-Times are nanosecond integers, seconds (an integer of at most 10 digits, or a float
-with a fraction) or RFC3339 strings; steps and ``since`` are durations (``15s``,
+Times are nanosecond integers, seconds (an integer of at most 10 digits, or a decimal
+with a fraction) or RFC3339 strings, all read to the exact nanosecond (RFC3339 through
+the shared ``flightlog.timestamps``); steps and ``since`` are durations (``15s``,
 ``250ms``) or float seconds. Every bad value raises ``QueryError`` naming the parameter.
 """
 
@@ -10,11 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from flightlog.errors import QueryError
 from flightlog.model import Direction
 from flightlog.query.parser import parse_duration_ns
+from flightlog.timestamps import parse_rfc3339_ns
 
 __all__ = [
     "RangeParams",
@@ -38,23 +40,20 @@ def parse_time_ns(value: str, name: str = "time") -> int:
         number = int(text)
         return number * S if len(text.lstrip("-")) <= 10 else number
     try:
-        seconds = float(text)
-    except ValueError:
+        seconds = Decimal(text)
+    except InvalidOperation:
         pass
     else:
-        if math.isnan(seconds) or math.isinf(seconds):
+        if not seconds.is_finite():
             raise QueryError(f"invalid {name} {value!r}: not a finite number")
-        return round(seconds * S)
+        return int((seconds * S).to_integral_value(ROUND_HALF_EVEN))
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_rfc3339_ns(text)
     except ValueError:
         raise QueryError(
-            f"invalid {name} {value!r}: use ns since the epoch, seconds (1700000000.5) or RFC3339"
+            f"invalid {name} {value!r}: use ns since the epoch, seconds (1700000000.5) "
+            "or RFC3339 with a zone (2026-01-01T00:00:20.123456789Z)"
         ) from None
-    if parsed.tzinfo is None:
-        raise QueryError(f"invalid {name} {value!r}: an RFC3339 time needs a zone (Z or +00:00)")
-    whole = int(parsed.timestamp())
-    return whole * S + parsed.microsecond * 1000
 
 
 def parse_step_ns(value: str, name: str = "step") -> int:

@@ -1,0 +1,32 @@
+"""Loki's HTTP query parameters: times to the nanosecond, steps, defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from flightlog.errors import QueryError
+from flightlog.query.params import parse_time_ns
+
+S = 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [
+        ("2026-01-01T00:00:20.123456789Z", 1767225620 * S + 123456789),
+        ("2026-01-01T01:00:20.000000001+01:00", 1767225620 * S + 1),
+        ("1767225620.123456789", 1767225620 * S + 123456789),
+        ("1767225620", 1767225620 * S),
+        ("1767225620123456789", 1767225620 * S + 123456789),
+    ],
+)
+def test_times_keep_every_nanosecond(text: str, ns: int) -> None:
+    """RFC3339 and decimal seconds are read exactly, not through a float or a datetime."""
+    assert parse_time_ns(text, "start") == ns
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2026-01-01T00:00:20", "nan", "inf"])
+def test_bad_times_name_the_parameter(text: str) -> None:
+    """A value that is no time is a QueryError naming the parameter."""
+    with pytest.raises(QueryError, match="invalid start"):
+        parse_time_ns(text, "start")
