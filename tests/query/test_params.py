@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flightlog.errors import QueryError
-from flightlog.query.params import parse_time_ns
+from flightlog.query.params import default_step_ns, parse_time_ns, range_params
 
 S = 1_000_000_000
 
@@ -30,3 +30,20 @@ def test_bad_times_name_the_parameter(text: str) -> None:
     """A value that is no time is a QueryError naming the parameter."""
     with pytest.raises(QueryError, match="invalid start"):
         parse_time_ns(text, "start")
+
+
+@pytest.mark.parametrize(
+    ("range_secs", "step_secs"),
+    [(3600, 14), (600, 2), (499, 1), (100, 1), (86400, 345)],
+)
+def test_default_step_is_lokis(range_secs: int, step_secs: int) -> None:
+    """Without `step`, Loki uses max(floor(range / 250), 1) whole seconds (1h -> 14s)."""
+    assert default_step_ns(0, range_secs * S) == step_secs * S
+
+
+def test_range_defaults_to_the_lookback_given() -> None:
+    """Without start or since, start is end minus the endpoint's lookback (1h unless told)."""
+    now = 1767225620 * S
+    assert range_params({}, now).start_ns == now - 3600 * S
+    assert range_params({}, now, 6 * 3600 * S).start_ns == now - 6 * 3600 * S
+    assert range_params({"since": "5m"}, now, 6 * 3600 * S).start_ns == now - 300 * S

@@ -165,6 +165,15 @@ def test_labels_values_series_stats_volume(http: httpx.Client) -> None:
     assert by_app["web"] == len("GET /index.html 200")
 
 
+def test_labels_and_values_look_back_six_hours_by_default(http: httpx.Client) -> None:
+    """Without start, /labels and /label/<name>/values cover the last 6h, as Loki documents."""
+    three_hours_ago = time.time_ns() - 3 * 3600 * S
+    old = {"streams": [{"stream": {"old_only": "x"}, "values": [[str(three_hours_ago), "old"]]}]}
+    assert http.post("/loki/api/v1/push", json=old).status_code == 204
+    assert "old_only" in http.get("/loki/api/v1/labels").json()["data"]
+    assert http.get("/loki/api/v1/label/old_only/values").json()["data"] == ["x"]
+
+
 def test_garbage_form_body_is_400(http: httpx.Client) -> None:
     response = http.post(
         "/loki/api/v1/query",

@@ -19,6 +19,8 @@ from flightlog.query.parser import parse_duration_ns
 from flightlog.timestamps import parse_rfc3339_ns
 
 __all__ = [
+    "DEFAULT_LOOKBACK_NS",
+    "LABELS_LOOKBACK_NS",
     "RangeParams",
     "default_step_ns",
     "parse_direction",
@@ -28,8 +30,11 @@ __all__ = [
     "range_params",
 ]
 
-DEFAULT_LOOKBACK_NS = 3600 * 1_000_000_000
 S = 1_000_000_000
+DEFAULT_LOOKBACK_NS = 3600 * S
+"""``start`` when neither it nor ``since`` is given: query, query_range, series, index."""
+LABELS_LOOKBACK_NS = 6 * 3600 * S
+"""``start`` of ``/labels`` and ``/label/<name>/values`` by default (Loki documents 6h)."""
 
 
 def parse_time_ns(value: str, name: str = "time") -> int:
@@ -79,8 +84,8 @@ def parse_step_ns(value: str, name: str = "step") -> int:
 
 
 def default_step_ns(start_ns: int, end_ns: int) -> int:
-    """Loki's default: about 250 points, at least one second."""
-    return max(math.ceil((end_ns - start_ns) / S / 250), 1) * S
+    """Loki's default step: ``max(floor(range_seconds / 250), 1)`` whole seconds."""
+    return max((end_ns - start_ns) // (250 * S), 1) * S
 
 
 def parse_limit(value: str | None, default: int = 100) -> int:
@@ -110,15 +115,17 @@ class RangeParams:
     end_ns: int
 
 
-def range_params(params: Mapping[str, str], now_ns: int) -> RangeParams:
-    """``start``/``end``/``since`` with Loki's defaults (end = now, start = end - 1h)."""
+def range_params(
+    params: Mapping[str, str], now_ns: int, lookback_ns: int = DEFAULT_LOOKBACK_NS
+) -> RangeParams:
+    """``start``/``end``/``since`` with Loki's defaults (end = now, start = end - lookback)."""
     end = parse_time_ns(params["end"], "end") if params.get("end") else now_ns
     if params.get("start"):
         start = parse_time_ns(params["start"], "start")
     elif params.get("since"):
         start = end - parse_step_ns(params["since"], "since")
     else:
-        start = end - DEFAULT_LOOKBACK_NS
+        start = end - lookback_ns
     if end < start:
         raise QueryError("end timestamp must not be before or equal to start time")
     return RangeParams(start, end)

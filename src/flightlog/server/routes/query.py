@@ -25,6 +25,7 @@ from flightlog.query import ast
 from flightlog.query.engine import Engine
 from flightlog.query.limits import TenantQueryLimits, limits_from_section
 from flightlog.query.params import (
+    LABELS_LOOKBACK_NS,
     default_step_ns,
     parse_direction,
     parse_limit,
@@ -180,7 +181,7 @@ def _selector_matchers(text: str | None) -> tuple[LabelMatcher, ...]:
 async def labels(request: Request, tenants: tuple[str, ...] = Depends(_read)) -> Response:
     services = get_services(request)
     params = await _params(request)
-    window = range_params(params, services.clock_ns())
+    window = range_params(params, services.clock_ns(), LABELS_LOOKBACK_NS)
     matchers = _selector_matchers(params.get("query"))
     names = await anyio.to_thread.run_sync(
         lambda: services.store.label_names(tenants, window.start_ns, window.end_ns, matchers)
@@ -194,7 +195,7 @@ async def label_values(
 ) -> Response:
     services = get_services(request)
     params = await _params(request)
-    window = range_params(params, services.clock_ns())
+    window = range_params(params, services.clock_ns(), LABELS_LOOKBACK_NS)
     matchers = _selector_matchers(params.get("query"))
     values = await anyio.to_thread.run_sync(
         lambda: services.store.label_values(tenants, name, window.start_ns, window.end_ns, matchers)
