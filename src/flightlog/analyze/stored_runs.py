@@ -3,20 +3,29 @@
 A ``flightlog.Run`` ships one JSON line per event (``run_start``, ``metrics``,
 ``validation``, ``milestone``, ``error``, ``system``, ``run_end``...) in streams labelled
 with its ``run_id``. ``run_overview`` condenses those events into one row of the runs list
-(status, timing, progress, best validation value); ``run_detail`` adds the curves and
-diagnoses of ``analyze_records`` plus hyperparameters, system metrics and errors — the
-objects ``GET /api/v1/runs`` and ``GET /api/v1/runs/{run_id}`` return.
+(status, timing, progress, best validation value, error count, newest event time,
+diagnoses summary); ``run_detail`` adds the curves and diagnoses of ``analyze_records``
+plus hyperparameters, system metrics and errors — the objects ``GET /api/v1/runs`` and
+``GET /api/v1/runs/{run_id}`` return.
+
+``diagnoses_summary`` (``{"count", "by_severity", "kinds", "covers_curves"}``) is only as
+wide as the events given: with ``metrics`` records it counts every diagnosis the run page
+shows; without them (the runs list leaves them out, reading every run's curves is the
+cost it avoids) it counts the error-signature diagnoses of the ``error`` events and says
+``covers_curves: false``. ``last_event`` (seconds) lets a reader call a run that never
+sent ``run_end`` stale; the web UI does so after 15 minutes of silence.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from flightlog.analyze.analysis import analyze_records
 
-__all__ = ["parse_event_ts", "run_detail", "run_overview"]
+__all__ = ["diagnoses_summary", "parse_event_ts", "run_detail", "run_overview"]
 
 _MAX_ERRORS = 50
 
@@ -40,7 +49,31 @@ def parse_event_ts(value: object) -> float | None:
 
 
 def run_overview(run_id: str, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One row of the runs list: name, status, start, duration, progress, ETA, best metric."""
+    """One row of the runs list: status, timing, progress, ETA, best metric, errors, diagnoses."""
+    if any(e.get("event") == "metrics" for e in events):
+        diagnoses = diagnoses_summary(_analysis(run_id, events)["diagnoses"], covers_curves=True)
+    else:
+        error_events = [e for e in events if e.get("event") == "error"]
+        found = analyze_records(error_events, run=run_id).to_dict()["diagnoses"]
+        diagnoses = diagnoses_summary(found, covers_curves=False)
+    return _overview(run_id, events, diagnoses)
+
+
+def diagnoses_summary(
+    diagnoses: Sequence[Mapping[str, Any]], *, covers_curves: bool
+) -> dict[str, Any]:
+    """How many diagnoses of each severity and which kinds, for the runs list."""
+    return {
+        "count": len(diagnoses),
+        "by_severity": dict(Counter(str(d.get("severity")) for d in diagnoses)),
+        "kinds": sorted({str(d.get("kind")) for d in diagnoses}),
+        "covers_curves": covers_curves,
+    }
+
+
+def _overview(
+    run_id: str, events: Sequence[Mapping[str, Any]], diagnoses: Mapping[str, Any]
+) -> dict[str, Any]:
     start = end = last_seen = None
     name = run_id
     status = "running"
@@ -101,6 +134,8 @@ def run_overview(run_id: str, events: Sequence[Mapping[str, Any]]) -> dict[str, 
         "eta_s": eta,
         "best": best,
         "errors": errors,
+        "last_event": last_seen,
+        "diagnoses_summary": dict(diagnoses),
     }
 
 
@@ -108,7 +143,10 @@ def run_detail(
     run_id: str, events: Sequence[Mapping[str, Any]], max_points: int = 2000
 ) -> dict[str, Any]:
     """Everything the run page shows: overview, hyperparameters, curves, diagnoses, system, errors."""
-    overview = run_overview(run_id, events)
+    analysis = _analysis(run_id, events, max_points)
+    overview = _overview(
+        run_id, events, diagnoses_summary(analysis["diagnoses"], covers_curves=True)
+    )
     config: dict[str, Any] = {}
     system: dict[str, list[list[float]]] = {}
     errors: list[dict[str, Any]] = []
@@ -132,8 +170,6 @@ def run_detail(
                     "operation": event.get("operation"),
                 }
             )
-    metric_events = [e for e in events if e.get("event") != "system"]
-    analysis = analyze_records(_with_steps(metric_events), run=run_id).to_dict(max_points)
     return {
         **overview,
         "config": config,
@@ -143,6 +179,14 @@ def run_detail(
         "system": [{"metric": m, "points": sorted(p)} for m, p in sorted(system.items())],
         "errors": errors,
     }
+
+
+def _analysis(
+    run_id: str, events: Sequence[Mapping[str, Any]], max_points: int | None = None
+) -> dict[str, Any]:
+    """``analyze_records`` over a run's events (system samples are no curves)."""
+    metric_events = [e for e in events if e.get("event") != "system"]
+    return analyze_records(_with_steps(metric_events), run=run_id).to_dict(max_points)
 
 
 def _with_steps(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
