@@ -11,6 +11,7 @@ import pytest
 
 from flightlog.errors import QueryError, QueryLimitError
 from flightlog.model import Direction
+from flightlog.query import ast
 from flightlog.query.engine import Engine
 from flightlog.query.limits import QueryLimits
 from flightlog.query.parser import parse
@@ -241,10 +242,12 @@ def test_unwrap_range_aggregations(engine: Engine) -> None:
         "rate_counter": (300 - 100 + 200) / 120,  # 300 -> 200 is a counter reset
     }
     for op, value in expected.items():
-        got = instant(
-            engine,
-            f'{op}({{app="api", env="prod"}} | json | __error__="" | unwrap latency_ms [2m]) by (app)',
-        )
+        # sum_over_time, rate and rate_counter take no `by`: keep makes the one series
+        if ast.RangeOp(op) in ast.GROUPING_RANGE_OPS:
+            query = f'{op}({{app="api", env="prod"}} | json | __error__="" | unwrap latency_ms [2m]) by (app)'
+        else:
+            query = f'{op}({{app="api", env="prod"}} | json | __error__="" | keep app, latency_ms | unwrap latency_ms [2m])'
+        got = instant(engine, query)
         assert list(got) == [key(app="api")], op
         assert math.isclose(got[key(app="api")], value), (op, got)
 
@@ -271,7 +274,7 @@ def test_unwrap_conversions(engine: Engine) -> None:
         engine, 'max_over_time({env="dev"} | logfmt | unwrap duration(duration) [2m]) by (app)'
     ) == {key(app="api"): 1.5}
     assert instant(
-        engine, 'sum_over_time({env="dev"} | logfmt | unwrap bytes(size) [2m]) by (app)'
+        engine, 'sum by (app) (sum_over_time({env="dev"} | logfmt | unwrap bytes(size) [2m]))'
     ) == {key(app="api"): 12000.0}
 
 
@@ -374,6 +377,15 @@ def test_absent_and_label_replace(engine: Engine) -> None:
     assert got == {key(app="web", env="prod", tier="front-web"): 3.0}
 
 
+def test_absent_over_time_of_an_unwrapped_range(engine: Engine) -> None:
+    """absent_over_time takes an unwrapped range too: 1 where no sample survives, else nothing."""
+    unwrapped = '| json | __error__="" | unwrap latency_ms [1m])'
+    assert instant(engine, f'absent_over_time({{app="api", env="prod"}} {unwrapped}', at=80) == {}
+    assert instant(engine, f'absent_over_time({{app="api", env="prod"}} {unwrapped}', at=190) == {
+        key(app="api", env="prod"): 1.0
+    }
+
+
 def test_matrix_json_shape(engine: Engine) -> None:
     outcome = engine.query_range(
         'sum(count_over_time({app="api"}[1m]))', T0 + 60 * S, T0 + 120 * S, 30 * S, TENANTS
@@ -465,7 +477,7 @@ def test_json_unwrap_fast_path_equals_general_path(dataset_store: Store) -> None
     }
     with pytest.raises(QueryError, match="JSONParserErr"):
         engine.query_instant(
-            'sum_over_time({app="lat"} | json | unwrap latency_ms [1m]) by (env)',
+            'max_over_time({app="lat"} | json | unwrap latency_ms [1m]) by (env)',
             T0 + 110 * S,
             TENANTS,
         )

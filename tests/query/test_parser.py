@@ -168,8 +168,43 @@ VALID = [
     ),
     ('label_replace(rate({app="api"}[1m]), "svc", "$1", "app", "(.*)")', None),
     ('absent_over_time({app="api"}[5m])', None),
+    ('absent_over_time({app="api"} | logfmt | unwrap latency [5m])', None),
+    ('rate({app="api"} | logfmt | unwrap bytes(size) [5m])', None),
+    ('rate_counter({app="api"} | logfmt | unwrap requests [5m])', None),
     ('bytes_rate({app="api"}[5m]) or vector(0)', None),
 ]
+
+# Loki: unwrapped range aggregations take by/without, except sum_over_time,
+# absent_over_time, rate and rate_counter; log range aggregations take none.
+GROUPED_RANGE_OK = [
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "first_over_time",
+    "last_over_time",
+]
+GROUPED_RANGE_REFUSED = ["sum_over_time", "absent_over_time", "rate", "rate_counter"]
+
+
+@pytest.mark.parametrize("op", GROUPED_RANGE_OK)
+@pytest.mark.parametrize("keyword", ["by", "without"])
+def test_unwrapped_range_aggregations_that_take_grouping(op: str, keyword: str) -> None:
+    """The unwrapped range aggregations Loki documents with grouping accept by and without."""
+    expr = parse(f'{op}({{app="api"}} | logfmt | unwrap latency [1m]) {keyword} (env)')
+    assert isinstance(expr, ast.RangeAggregation)
+    assert expr.grouping == ast.Grouping(keyword == "without", ("env",))
+
+
+@pytest.mark.parametrize("op", GROUPED_RANGE_REFUSED)
+@pytest.mark.parametrize("keyword", ["by", "without"])
+def test_unwrapped_range_aggregations_without_grouping(op: str, keyword: str) -> None:
+    """sum_over_time, absent_over_time, rate and rate_counter refuse grouping, at the keyword."""
+    head = f'{op}({{app="api"}} | logfmt | unwrap latency [1m]) '
+    with pytest.raises(ParseError, match="does not accept grouping") as caught:
+        parse(head + f"{keyword} (env)")
+    assert (caught.value.line, caught.value.column) == (1, len(head) + 1)
 
 
 @pytest.mark.parametrize(("text", "expected"), VALID, ids=[v[0][:60] for v in VALID])
@@ -198,7 +233,10 @@ INVALID = [
     ('sum_over_time({app="api"} [1m])', 1, 1, "needs an unwrapped label"),
     ('topk(rate({app="api"}[1m]))', 1, 1, "positive integer parameter"),
     ('sum by (a) ({app="api"})', 1, 1, "not a log query"),
-    ('count_over_time({app="api"}[1m]) by (x)', 1, 1, "does not accept grouping"),
+    ('count_over_time({app="api"}[1m]) by (x)', 1, 34, "does not accept grouping"),
+    ('bytes_rate({app="api"}[1m])\n  without (x)', 2, 3, "does not accept grouping"),
+    ('sort(rate({app="api"}[1m])) by (x)', 1, 29, "does not accept grouping"),
+    ('bytes_over_time({app="api"} | unwrap x [1m])', 1, 1, "cannot be used with unwrap"),
     ('quantile_over_time({app="api"} | unwrap x [1m])', 1, 1, "quantile parameter"),
     ('rate({app="api"}[1m]) + {app="api"}', 1, 1, "cannot be an operand"),
     ('rate({app="api"}[1m]) + bool 1', 1, 1, "bool modifier"),

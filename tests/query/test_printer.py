@@ -121,7 +121,8 @@ def range_aggregations(draw: st.DrawFn) -> ast.RangeAggregation:
     log = draw(log_queries)
     range_ns = draw(durations)
     offset = draw(st.one_of(st.just(0), durations))
-    if op in ast.LINE_RANGE_OPS:
+    unwrap_optional = op in (ast.RangeOp.RATE, ast.RangeOp.ABSENT_OVER_TIME)
+    if op in ast.LINE_RANGE_OPS and not (unwrap_optional and draw(st.booleans())):
         return ast.RangeAggregation(op, log, range_ns, offset)
     unwrap = ast.Unwrap(
         draw(names),
@@ -133,9 +134,8 @@ def range_aggregations(draw: st.DrawFn) -> ast.RangeAggregation:
         if op is ast.RangeOp.QUANTILE_OVER_TIME
         else None
     )
-    return ast.RangeAggregation(
-        op, log, range_ns, offset, unwrap, param, draw(st.one_of(st.none(), groupings))
-    )
+    grouping = draw(st.one_of(st.none(), groupings)) if op in ast.GROUPING_RANGE_OPS else None
+    return ast.RangeAggregation(op, log, range_ns, offset, unwrap, param, grouping)
 
 
 @st.composite

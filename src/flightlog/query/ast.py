@@ -286,7 +286,6 @@ class RangeOp(StrEnum):
     ABSENT_OVER_TIME = "absent_over_time"
 
 
-# Range aggregations that count or measure lines and so take no unwrap.
 LINE_RANGE_OPS = frozenset(
     {
         RangeOp.COUNT_OVER_TIME,
@@ -296,6 +295,24 @@ LINE_RANGE_OPS = frozenset(
         RangeOp.ABSENT_OVER_TIME,
     }
 )
+"""Range aggregations over log lines; of these only ``rate`` and ``absent_over_time`` also
+take an unwrapped range."""
+
+GROUPING_RANGE_OPS = frozenset(
+    {
+        RangeOp.AVG_OVER_TIME,
+        RangeOp.MIN_OVER_TIME,
+        RangeOp.MAX_OVER_TIME,
+        RangeOp.STDDEV_OVER_TIME,
+        RangeOp.STDVAR_OVER_TIME,
+        RangeOp.QUANTILE_OVER_TIME,
+        RangeOp.FIRST_OVER_TIME,
+        RangeOp.LAST_OVER_TIME,
+    }
+)
+"""Range aggregations that accept ``by``/``without``: Loki documents grouping for the
+unwrapped ones except ``sum_over_time``, ``absent_over_time``, ``rate`` and
+``rate_counter`` (log range aggregations take none)."""
 
 
 @dataclass(frozen=True, slots=True)

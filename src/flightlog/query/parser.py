@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from dataclasses import dataclass
 from importlib import resources
 
 import lark
@@ -109,7 +110,20 @@ def _parser() -> lark.Lark:
 
 
 class _SemanticError(Exception):
-    pass
+    """A query that parses but means nothing; ``position`` (line, column) when known
+    better than the start of the enclosing rule."""
+
+    def __init__(self, message: str, position: tuple[int, int] | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class _LocatedGrouping:
+    """A ``by``/``without`` clause and where it starts, for errors that point at it."""
+
+    grouping: ast.Grouping
+    position: tuple[int, int]
 
 
 def _quiet_options() -> re2.Options:
@@ -399,12 +413,15 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
     def range_param(self, items):
         return items[0]
 
-    def grouping(self, items):
+    @lark.v_args(meta=True)
+    def grouping(self, meta, items):
         kw, labels = items
-        return ast.Grouping(kw == "without", labels or ())
+        return _LocatedGrouping(
+            ast.Grouping(kw == "without", labels or ()), (meta.line, meta.column)
+        )
 
     def range_agg(self, items):
-        op_name, param, (raw, range_ns, offset_ns), grouping = items
+        op_name, param, (raw, range_ns, offset_ns), located = items
         op = ast.RangeOp(op_name)
         log, unwrap = raw.split()
         if op is ast.RangeOp.QUANTILE_OVER_TIME:
@@ -414,17 +431,18 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
                 )
         elif param is not None:
             raise _SemanticError(f"{op} takes no parameter")
-        if op is ast.RangeOp.RATE and unwrap is not None:
-            pass  # rate over unwrapped values: sum of values per second
-        elif op in ast.LINE_RANGE_OPS:
-            if unwrap is not None:
+        if op in ast.LINE_RANGE_OPS:
+            # rate and absent_over_time also take an unwrapped range (Loki's docs list both)
+            if unwrap is not None and op not in (ast.RangeOp.RATE, ast.RangeOp.ABSENT_OVER_TIME):
                 raise _SemanticError(f"{op} cannot be used with unwrap")
-            if grouping is not None:
-                raise _SemanticError(
-                    f"{op} does not accept grouping: use a vector aggregation such as sum by (...)"
-                )
         elif unwrap is None:
             raise _SemanticError(f"{op} needs an unwrapped label, e.g. | unwrap latency_ms")
+        if located is not None and op not in ast.GROUPING_RANGE_OPS:
+            raise _SemanticError(
+                f"{op} does not accept grouping: write sum by (...) ({op}(...)) instead",
+                located.position,
+            )
+        grouping = located.grouping if located is not None else None
         return ast.RangeAggregation(op, log, range_ns, offset_ns, unwrap, param, grouping)
 
     def agg_param(self, items):
@@ -436,10 +454,11 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
         return items[0], items[1]
 
     def vector_agg(self, items):
-        if isinstance(items[1], ast.Grouping):
-            op_name, grouping, (param, expr) = items
+        if isinstance(items[1], _LocatedGrouping):
+            op_name, located, (param, expr) = items
         else:
-            op_name, (param, expr), grouping = items
+            op_name, (param, expr), located = items
+        grouping = located.grouping if located is not None else None
         op = ast.VectorOp(op_name)
         if isinstance(expr, _RawLogQuery):
             raise _SemanticError(
@@ -450,8 +469,8 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
                 raise _SemanticError(f"{op} needs a positive integer parameter, e.g. {op}(5, ...)")
         elif param is not None:
             raise _SemanticError(f"{op} takes no parameter")
-        if op in (ast.VectorOp.SORT, ast.VectorOp.SORT_DESC) and grouping is not None:
-            raise _SemanticError(f"{op} does not accept grouping")
+        if op in (ast.VectorOp.SORT, ast.VectorOp.SORT_DESC) and located is not None:
+            raise _SemanticError(f"{op} does not accept grouping", located.position)
         return ast.VectorAggregation(op, expr, grouping, param)
 
     def label_replace(self, items):
@@ -552,7 +571,8 @@ def parse(text: str) -> ast.Expr:
     except lark.exceptions.VisitError as exc:
         original = exc.orig_exc
         if isinstance(original, (_SemanticError, ValueError)):
-            line, column = _position_of(exc.obj, text)
+            position = getattr(original, "position", None)
+            line, column = position or _position_of(exc.obj, text)
             raise ParseError(str(original), line, column) from None
         raise
     except _SemanticError as exc:
