@@ -245,6 +245,9 @@ INVALID = [
     ('{app="api"} |= ip("1.2.3")', 1, 16, "invalid ip pattern"),
     ('{app="api"} |= "a" or ip("1.2.3.4")', 1, 13, "do not mix"),
     ('{app="api"} | regexp "(\\\\w+)"', 1, 15, "named capture group"),
+    ('{app="api"} | line_format "{{ nosuchfn .x }}"', 1, 15, 'function "nosuchfn" not defined'),
+    ('{app="api"}\n  | line_format "{{ if .x }}y"', 2, 5, "{{if}} without {{end}}"),
+    ('{app="api"} | label_format a=b, c="{{.x"', 1, 33, "unclosed action"),
 ]
 
 

@@ -22,6 +22,11 @@ KEYWORDS = {
 
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+# line_format / label_format templates must compile (the parser checks them)
+templates = st.one_of(
+    text.filter(lambda t: "{{" not in t),
+    st.sampled_from(["{{.app}}", "{{ .a | upper }}", '{{ if .a }}x{{ else }}{{ "y" }}{{ end }}']),
+)
 safe_regex = st.sampled_from(["a.*", "(?i)err", "x|y", "[0-9]+", ".+", "\\d{2,}"])
 durations = st.integers(1, 10**6).map(lambda ms: ms * 1_000_000)
 numbers = st.one_of(
@@ -88,8 +93,8 @@ stages = st.one_of(
     st.just(ast.PatternParser("<ip> - <_>")),
     st.just(ast.UnpackParser()),
     st.builds(ast.LabelFilter, label_filters),
-    st.builds(ast.LineFormat, text),
-    st.builds(ast.LabelFormat, st.lists(st.one_of(st.builds(ast.LabelFormatItem, names, names, st.just(False)), st.builds(ast.LabelFormatItem, names, text, st.just(True))), min_size=1, max_size=2).map(tuple)),
+    st.builds(ast.LineFormat, templates),
+    st.builds(ast.LabelFormat, st.lists(st.one_of(st.builds(ast.LabelFormatItem, names, names, st.just(False)), st.builds(ast.LabelFormatItem, names, templates, st.just(True))), min_size=1, max_size=2).map(tuple)),
     st.builds(ast.DropLabels, st.lists(st.one_of(names, matchers()), min_size=1, max_size=2).map(tuple)),
     st.builds(ast.KeepLabels, st.lists(names, min_size=1, max_size=2).map(tuple)),
     st.just(ast.Decolorize()),

@@ -34,7 +34,17 @@ def test_render(source: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "source", ["{{ .a ", "{{ nosuchfunc .a }}", "{{ end }}", "{{ if .a }}x", "{{ }}", "{{ .a | }}"]
+    "source",
+    [
+        "{{ .a ",
+        "{{ nosuchfunc .a }}",
+        "{{ end }}",
+        "{{ if .a }}x",
+        "{{ }}",
+        "{{ .a | }}",
+        '{{ printf "%s" nosuchfunc }}',
+        "{{ .a | nosuchfunc }}",
+    ],
 )
 def test_garbage_templates_are_rejected(source: str) -> None:
     with pytest.raises(TemplateError):

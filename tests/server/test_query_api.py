@@ -200,6 +200,19 @@ def test_format_query(http: httpx.Client) -> None:
     assert body == {"status": "success", "data": 'sum by (env) (rate({app="api"} |= "x" [1m]))'}
 
 
+def test_format_query_rejects_an_invalid_template(http: httpx.Client) -> None:
+    """A line_format template that cannot compile is a parse error with its position."""
+    response = http.get(
+        "/loki/api/v1/format_query",
+        params={"query": '{app="api"} | line_format "{{ nosuchfn .x }}"'},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errorType"] == "bad_data"
+    assert body["error"].startswith("parse error at line 1, col 15:")
+    assert 'function "nosuchfn" not defined' in body["error"]
+
+
 def test_tail_websocket_follows_new_entries(
     http: httpx.Client, flightlog_module_server: Any
 ) -> None:

@@ -21,6 +21,7 @@ from flightlog import durations
 from flightlog.errors import ParseError
 from flightlog.model import LabelMatcher, MatchOp
 from flightlog.query import ast
+from flightlog.query.template import TemplateError, compile_template
 
 __all__ = ["MAX_QUERY_CHARS", "parse", "parse_bytes", "parse_duration_ns"]
 
@@ -154,6 +155,14 @@ def _check_ip_pattern(pattern: str) -> None:
         parse_ip_pattern(pattern)
     except ValueError as exc:
         raise _SemanticError(str(exc)) from None
+
+
+def _check_template(source: str, stage: str) -> None:
+    """Compile a line_format / label_format template now, so a bad one is a parse error."""
+    try:
+        compile_template(source)
+    except TemplateError as exc:
+        raise _SemanticError(f"invalid {stage} template {source!r}: {exc}") from None
 
 
 def _number(token: str) -> float:
@@ -299,12 +308,14 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
         return ast.UnpackParser()
 
     def line_format(self, items):
+        _check_template(items[0], "line_format")
         return ast.LineFormat(items[0])
 
     def label_rename(self, items):
         return ast.LabelFormatItem(str(items[0]), str(items[1]), False)
 
     def label_template(self, items):
+        _check_template(items[1], "label_format")
         return ast.LabelFormatItem(str(items[0]), items[1], True)
 
     def label_format(self, items):

@@ -151,14 +151,15 @@ class _Pipeline:
             raise TemplateError(f"empty command in {source!r}")
         self.commands.append(current)
         for command in self.commands:
-            head = str(command[0])
-            if not (
-                head.startswith(".")
-                or head in ("__line__", "__timestamp__")
-                or head in FUNCTIONS
-                or _is_literal(head)
-            ):
-                raise TemplateError(f'function "{head}" not defined')
+            for token in command:  # an identifier is a function call, head or argument
+                word = str(token)
+                if not (
+                    word.startswith(".")
+                    or word in ("__line__", "__timestamp__")
+                    or word in FUNCTIONS
+                    or _is_literal(word)
+                ):
+                    raise TemplateError(f'function "{word}" not defined')
 
     def evaluate(self, ctx: _Context) -> object:
         value: object = None
