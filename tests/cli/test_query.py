@@ -62,6 +62,17 @@ def test_query_text_output(server: Any) -> None:
     assert "CUDA out of memory" in lines[1]
 
 
+def test_query_direction_forward_prints_oldest_first(server: Any) -> None:
+    """--direction forward prints the entries oldest first, backward (the default) newest first."""
+    args = ("query", '{service="cli-api"}', "--url", server.url, "--since", "5m", "-o", "jsonl")
+    forward = run_cli(*args, "--direction", "forward")
+    assert forward.returncode == 0, forward.stderr
+    lines = [orjson.loads(line)["line"] for line in forward.stdout.splitlines()]
+    assert lines == ['level=error msg="CUDA out of memory"', "level=info msg=ok"]
+    backward = run_cli(*args)
+    assert [orjson.loads(line)["line"] for line in backward.stdout.splitlines()] == lines[::-1]
+
+
 def test_query_jsonl_and_csv(server: Any) -> None:
     result = run_cli("query", '{service="cli-api"} |= "CUDA"', "--url", server.url, "-o", "jsonl")
     assert result.returncode == 0, result.stderr

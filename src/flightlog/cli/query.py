@@ -141,7 +141,7 @@ def _entries(result: list[dict[str, Any]]) -> Iterator[tuple[dict[str, str], int
             yield stream["stream"], int(value[0]), value[1]
 
 
-def _print_result(body: dict[str, Any], output: str) -> None:
+def _print_result(body: dict[str, Any], output: str, direction: str = "backward") -> None:
     import orjson
     from rich.console import Console
 
@@ -152,7 +152,8 @@ def _print_result(body: dict[str, Any], output: str) -> None:
         sys.stdout.write(orjson.dumps(body).decode() + "\n")
         return
     if kind == "streams":
-        entries = sorted(_entries(result), key=lambda e: e[1], reverse=True)
+        # newest first (backward) or oldest first (forward), across all streams
+        entries = sorted(_entries(result), key=lambda e: e[1], reverse=direction == "backward")
         if output == "jsonl":
             for labels, ts, line in entries:
                 sys.stdout.write(
@@ -235,7 +236,7 @@ def query(
         if step:
             params["step"] = step
         body = ServerClient(url, tenant, token).get("/loki/api/v1/query_range", params)
-        _print_result(body, output)
+        _print_result(body, output, direction)
     except CliFailure as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
