@@ -366,6 +366,18 @@ def test_grafana_health_check_and_scalars(engine: Engine) -> None:
     assert scalar.result == ScalarResult(T0, 7.0)
 
 
+def test_one_side_duplicates_are_checked_per_step(engine: Engine) -> None:
+    """Two series with one signature on the "one" side are fine while they never share a step."""
+    left = 'sum by (app) (count_over_time({app="api"}[5s]))'
+    # api/prod has samples at 10, 20, 70, 80 and api/dev at 15, 75: no 5s window holds both
+    query = f'{left} / on (app) count_over_time({{app="api"}}[5s])'
+    assert matrix(engine, query, 10, 80, 5) == {
+        key(app="api"): [(10, 1.0), (15, 1.0), (20, 1.0), (70, 1.0), (75, 1.0), (80, 1.0)]
+    }
+    with pytest.raises(QueryError, match="duplicate series"):  # both in (10, 20] at step 20
+        matrix(engine, query.replace("[5s]", "[10s]"), 10, 80, 10)
+
+
 def test_absent_and_label_replace(engine: Engine) -> None:
     assert instant(engine, 'absent_over_time({app="nope", env=~".+"}[1m])') == {
         key(app="nope"): 1.0

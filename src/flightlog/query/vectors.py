@@ -304,33 +304,53 @@ def binary(node: ast.BinaryOp, left: Series | Scalar, right: Series | Scalar) ->
 
 
 def _vector_vector(node: ast.BinaryOp, left: Series, right: Series) -> Series:
+    """Match series by signature, step by step as PromQL does: two "one"-side series with
+    the same signature are an error only at a step where both have a sample, and two
+    results with the same labels only where both have a value."""
     matching = node.matching
     group = matching.group if matching is not None else None
     many, one = (left, right) if group != "right" else (right, left)
-    one_by_signature: dict[Labels, Labels] = {}
+    one_by_signature: dict[Labels, list[Labels]] = {}
     for labels in one:
-        sig = _signature(labels, matching)
-        if sig in one_by_signature:
-            raise QueryError(
-                "found duplicate series for the match group on the right-hand side of the operation: "
-                "use on(...)/ignoring(...) with group_left/group_right, or aggregate first"
-            )
-        one_by_signature[sig] = labels
+        one_by_signature.setdefault(_signature(labels, matching), []).append(labels)
+    for members in one_by_signature.values():
+        if len(members) > 1:
+            present = np.sum([~np.isnan(one[labels]) for labels in members], axis=0)
+            if np.any(present > 1):
+                raise QueryError(
+                    "found duplicate series for the match group on the "
+                    f"{'left' if group == 'right' else 'right'}-hand side of the operation: "
+                    "use on(...)/ignoring(...) with group_left/group_right, or aggregate first"
+                )
     result: Series = {}
+    matched: dict[Labels, np.ndarray] = {}  # one-to-one: the steps each signature matched
     for many_labels, many_values in many.items():
-        one_labels = one_by_signature.get(_signature(many_labels, matching))
-        if one_labels is None:
-            continue
-        one_values = one[one_labels]
-        lhs, rhs = (many_values, one_values) if group != "right" else (one_values, many_values)
-        out = _combine(node, lhs, rhs, lhs)
-        out_labels = _result_labels(many_labels, one_labels, matching)
-        if out_labels in result and group is None:
-            raise QueryError(
-                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-            )
-        if not np.all(np.isnan(out)):
-            result[out_labels] = out
+        signature = _signature(many_labels, matching)
+        for one_labels in one_by_signature.get(signature, ()):
+            one_values = one[one_labels]
+            lhs, rhs = (many_values, one_values) if group != "right" else (one_values, many_values)
+            out = _combine(node, lhs, rhs, lhs)
+            kept = ~np.isnan(out)
+            if not kept.any():
+                continue
+            out_labels = _result_labels(many_labels, one_labels, matching)
+            if group is None:
+                before = matched.get(signature)
+                if before is not None and np.any(before & kept):
+                    raise QueryError(
+                        "multiple matches for labels: many-to-one matching must be explicit "
+                        "(group_left/group_right)"
+                    )
+                matched[signature] = kept if before is None else before | kept
+            existing = result.get(out_labels)
+            if existing is None:
+                result[out_labels] = out
+                continue
+            if np.any(~np.isnan(existing) & kept):
+                raise QueryError(
+                    "multiple matches for labels: grouping labels must ensure unique matches"
+                )
+            result[out_labels] = np.where(kept, out, existing)
     return result
 
 
