@@ -77,6 +77,18 @@ def test_backward_limit_returns_newest_across_streams(engine: Engine) -> None:
     assert sorted((t for _, t, _ in got), reverse=True) == [80, 75, 70]
 
 
+def test_interval_returns_one_entry_per_interval_per_stream(engine: Engine) -> None:
+    """Loki's `interval`: per stream, the next entry only once the interval has passed since
+    the last one returned (in the query's direction); skipped entries use none of the limit."""
+    prod = '{app="api", env="prod"}'  # entries at 10, 20, 70, 80
+    forward = logs(engine, prod, direction=Direction.FORWARD, interval_ns=30 * S)
+    assert [t for _, t, _ in forward] == [10, 70]
+    assert [t for _, t, _ in logs(engine, prod, interval_ns=30 * S)] == [80, 20]
+    both = logs(engine, '{app="api"}', 3, Direction.FORWARD, interval_ns=30 * S)
+    by_env = {env: [t for labels, t, _ in both if labels["env"] == env] for env in ("prod", "dev")}
+    assert by_env == {"prod": [10, 70], "dev": [15]}  # dev also has 75
+
+
 def test_forward_direction_returns_oldest_first(engine: Engine) -> None:
     got = logs(engine, '{app="api"}', limit=2, direction=Direction.FORWARD)
     assert sorted(t for _, t, _ in got) == [10, 15]

@@ -74,6 +74,17 @@ def test_query_range_logs(http: httpx.Client) -> None:
     assert all(s["stream"]["level"] == "info" for s in body["data"]["result"])
 
 
+def test_query_range_logs_with_interval(http: httpx.Client) -> None:
+    """`interval` returns at most one entry per interval per stream, in the query's direction."""
+    params = {"query": '{app="api"}', "start": str(T0), "end": str(T0 + 100 * S), "interval": "30s"}
+    stamps = {}
+    for direction in ("forward", "backward"):
+        body = http.get("/loki/api/v1/query_range", params={**params, "direction": direction})
+        stamps[direction] = [int(v[0]) for s in body.json()["data"]["result"] for v in s["values"]]
+    assert stamps["forward"] == [T0 + 10 * S, T0 + 70 * S]  # 20 is within 30s of 10
+    assert stamps["backward"] == [T0 + 70 * S, T0 + 20 * S]  # 10 is within 30s of 20
+
+
 def test_query_range_matrix_with_grafana_step_and_rfc3339(http: httpx.Client) -> None:
     """Grafana sends `step` as `<n>ms`; times may be RFC3339 or float seconds."""
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((T0 + 60 * S) // S))

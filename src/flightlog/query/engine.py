@@ -95,13 +95,25 @@ class Engine:
         limit: int = DEFAULT_LIMIT,
         direction: Direction = Direction.BACKWARD,
         categorize_labels: bool = False,
+        interval_ns: int = 0,
     ) -> QueryOutcome:
+        """Evaluate ``query`` over [start, end]. ``interval_ns`` (log queries only, Loki's
+        ``interval``): per stream, return an entry only once ``interval_ns`` has passed
+        since the last one returned, in the query's direction."""
         expr = parse(query)
         limits = self.limits.for_tenants(list(tenants))
         self._check_range(limits, start_ns, end_ns)
         if isinstance(expr, ast.LogQuery):
             return self._run_log(
-                expr, start_ns, end_ns, tenants, limits, limit, direction, categorize_labels
+                expr,
+                start_ns,
+                end_ns,
+                tenants,
+                limits,
+                limit,
+                direction,
+                categorize_labels,
+                interval_ns,
             )
         if step_ns <= 0:
             raise QueryError(
@@ -216,6 +228,7 @@ class Engine:
         limit: int,
         direction: Direction,
         categorize: bool,
+        interval_ns: int = 0,
     ) -> QueryOutcome:
         if limit > limits.max_entries_limit_per_query:
             raise QueryLimitError(
@@ -230,16 +243,19 @@ class Engine:
         order = "DESC" if direction is Direction.BACKWARD else "ASC"
         streams: dict[tuple[Labels, ...], list[LogEntry]] = {}
         stream_labels: dict[tuple[Labels, ...], dict[str, str]] = {}
+        # DuckDB may apply the limit itself only when every scanned row is returned
+        whole = pipeline.empty and interval_ns <= 0
+        forward = direction is Direction.FORWARD
         accepted = 0
         with Scanner(self.store, tenants, limits.max_query_time_secs) as scanner:
-            for slice_start, slice_end in _time_slices(start_ns, end_ns, direction, pipeline.empty):
+            for slice_start, slice_end in _time_slices(start_ns, end_ns, direction, whole):
                 request = ScanRequest(
                     plan,
                     slice_start,
                     slice_end,
                     ("stream_id", "ts", "line", "metadata"),
                     order=order,
-                    limit=limit - accepted if pipeline.empty else None,
+                    limit=limit - accepted if whole else None,
                 )
                 with contextlib.closing(
                     scanner.batches(request, batch_rows=max(limit, 1024))
@@ -259,6 +275,11 @@ class Engine:
                                 continue
                             labels = dict(entry.stream) if categorize else entry.labels()
                             key: tuple[Labels, ...] = (tuple(sorted(labels.items())),)
+                            kept = streams.get(key)
+                            if interval_ns > 0 and kept:
+                                since_last = ts - kept[-1].ts_ns if forward else kept[-1].ts_ns - ts
+                                if since_last < interval_ns:
+                                    continue
                             stream_labels.setdefault(key, dict(key[0]))
                             streams.setdefault(key, []).append(
                                 LogEntry(ts, entry.line, entry.metadata, entry.parsed)

@@ -147,8 +147,7 @@ async def query_range(request: Request, tenants: tuple[str, ...] = Depends(_read
         if params.get("step")
         else default_step_ns(window.start_ns, window.end_ns)
     )
-    if params.get("interval"):
-        parse_step_ns(params["interval"], "interval")
+    interval = parse_step_ns(params["interval"], "interval") if params.get("interval") else 0
     limit = parse_limit(params.get("limit"))
     direction = parse_direction(params.get("direction"))
     engine = _engine(services)
@@ -162,6 +161,7 @@ async def query_range(request: Request, tenants: tuple[str, ...] = Depends(_read
         limit,
         direction,
         _categorize(request),
+        interval,
     )
     if isinstance(outcome, Response):
         return outcome
