@@ -138,6 +138,57 @@ def test_boosting_xgboost_two_sets_are_train_and_val() -> None:
     assert set(run.series) == {("train", "logloss"), ("val", "logloss")}
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "[3]\ttrain-rmse:0.5+0.01\ttest-rmse:0.6+0.02",
+            {
+                ("train", "rmse"): 0.5,
+                ("train", "rmse_std"): 0.01,
+                ("test", "rmse"): 0.6,
+                ("test", "rmse_std"): 0.02,
+            },
+        ),
+        (
+            "[3]\tvalid's binary_logloss: 0.5 + 0.01",
+            {("val", "binary_logloss"): 0.5, ("val", "binary_logloss_std"): 0.01},
+        ),
+        (
+            "[3]\tcv_agg's train l2: 0.4 + 0.03\tcv_agg's valid l2: 0.5 + 0.01",
+            {
+                ("train", "l2"): 0.4,
+                ("train", "l2_std"): 0.03,
+                ("val", "l2"): 0.5,
+                ("val", "l2_std"): 0.01,
+            },
+        ),
+        (
+            "[3]\tcv_agg's binary_logloss: 0.5 + 0.01",
+            {("val", "binary_logloss"): 0.5, ("val", "binary_logloss_std"): 0.01},
+        ),
+    ],
+    ids=["xgb.cv", "lgb.cv 4.6+", "lgb.cv 4.0-4.5", "lgb.cv 3.x"],
+)
+def test_boosting_cross_validation_mean_and_std(line: str, expected: dict) -> None:
+    """xgb.cv / lgb.cv lines are detected as boosting; the std is a metric of its own."""
+    text = f"{line}\n{line.replace('[3]', '[4]')}\n"
+    parsed = parse_text(text)
+    assert parsed.format == "boosting"
+    run = parsed.runs[0]
+    got = {key: series.values[0] for key, series in run.series.items()}
+    assert got == expected
+    assert all(series.steps == [3, 4] for series in run.series.values())
+
+
+def test_cross_validation_std_is_not_judged_as_a_curve() -> None:
+    """A ``_std`` metric is a spread, not a loss: no diagnosis reads it."""
+    from flightlog.analyze.diagnose.model import direction
+
+    assert direction("rmse_std") == 0
+    assert direction("rmse") == -1
+
+
 def test_sklearn_sgd_one_block_per_class_are_separate_runs() -> None:
     """SGD one-vs-rest prints an `-- Epoch 1` block per class: each is a run."""
     block = "-- Epoch 1\nNorm: 1.0, NNZs: 2, Bias: 0.1, T: 10, Avg. loss: 0.5\n-- Epoch 2\nNorm: 1.0, NNZs: 2, Bias: 0.1, T: 20, Avg. loss: 0.4\n"

@@ -111,6 +111,46 @@ scenario(
               callbacks=[lgb.log_evaluation(1), lgb.early_stopping(10)])
 """,
 )
+scenario(
+    "xgboost",
+    "xgb_cv.log",
+    """
+    import numpy as np
+    import xgboost as xgb
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(400, 8)); y = X[:, 0] * 2 + rng.normal(size=400)
+    xgb.cv({"max_depth": 6, "eta": 0.3, "objective": "reg:squarederror"}, xgb.DMatrix(X, y),
+           num_boost_round=30, nfold=3, metrics=["rmse", "mae"], verbose_eval=True, seed=0)
+""",
+)
+scenario(
+    "lightgbm",
+    "lgb_cv.log",
+    """
+    import numpy as np
+    import lightgbm as lgb
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(500, 8)); y = (X[:, 0] + rng.normal(size=500) > 0).astype(int)
+    lgb.cv({"objective": "binary", "metric": ["binary_logloss", "auc"], "num_leaves": 63,
+            "learning_rate": 0.2, "min_data_in_leaf": 2, "verbose": -1},
+           lgb.Dataset(X, y), num_boost_round=40, nfold=3, stratified=True, seed=0,
+           callbacks=[lgb.log_evaluation(1), lgb.early_stopping(10)])
+""",
+)
+scenario(
+    "lightgbm",
+    "lgb_cv_train_metric.log",
+    """
+    import numpy as np
+    import lightgbm as lgb
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 6)); y = X[:, 0] + rng.normal(size=300) * 0.5
+    lgb.cv({"objective": "regression", "metric": "l2", "learning_rate": 0.3, "verbose": -1},
+           lgb.Dataset(X, y), num_boost_round=15, nfold=3, stratified=False, seed=0,
+           eval_train_metric=True,
+           callbacks=[lgb.log_evaluation(1)])
+""",
+)
 KERAS_MODEL = """
     import os
     os.environ.setdefault("KERAS_BACKEND", "torch")

@@ -127,6 +127,7 @@ def direction(metric: str) -> int:
         name in _NOT_CURVES
         or name.startswith(("lr", "learning_rate"))
         or name.endswith(("runtime", "per_second", "_time", "_time_s", "_secs", "_ms", "flos"))
+        or name.endswith("_std")  # a cross-validation spread, not a curve to judge
     ):
         return 0
     tokens = name.replace("-", "_").replace("/", "_").replace("@", "_").replace(".", "_").split("_")

@@ -1,9 +1,19 @@
-"""XGBoost and LightGBM evaluation lines.
+"""XGBoost and LightGBM evaluation lines, of training and of cross-validation.
 
 What they print per boosting round::
 
     [10]\tvalidation_0-logloss:0.30123\tvalidation_1-logloss:0.35012        (XGBoost)
     [10]\ttraining's binary_logloss: 0.28\tvalid_1's binary_logloss: 0.33     (LightGBM)
+    [10]\ttrain-rmse:0.5+0.01\ttest-rmse:0.6+0.02                           (xgb.cv)
+    [10]\tvalid's binary_logloss: 0.5 + 0.01                                 (lgb.cv, 4.6+)
+    [10]\tcv_agg's valid binary_logloss: 0.5 + 0.01                          (lgb.cv, 4.0-4.5)
+    [10]\tcv_agg's binary_logloss: 0.5 + 0.01                                (lgb.cv, 3.x)
+
+Cross-validation prints the mean over the folds and its standard deviation: the mean
+is the metric, the deviation a metric of its own named ``<metric>_std`` on the same
+split (``test``/``rmse`` and ``test``/``rmse_std``). ``cv_agg`` is the aggregate of
+the held-out folds: its inner set name (``valid``, ``train``) names the split, and
+without one (3.x) it is ``val``.
 
 ``step`` is the round. Dataset names become splits: names with ``train`` are ``train``,
 with ``test`` ``test``, with ``eval`` ``eval``, the first other one ``val`` and further
@@ -22,9 +32,27 @@ from flightlog.analyze.formats.base import NUMBER, FormatParser
 __all__ = ["BoostingParser"]
 
 _ROUND = re.compile(r"^\[(\d+)\]\t([^\n]*)$", re.MULTILINE)
-_XGB_PAIR = re.compile(r"([\w.-]+?)-([\w@.:-]+?):(" + NUMBER + r")(?=\s|$)")
-_LGB_PAIR = re.compile(r"([\w.-]+)'s ([\w@.:-]+): (" + NUMBER + r")(?=\s|$)")
+_XGB_PAIR = re.compile(r"([\w.-]+?)-([\w@.:-]+?):(" + NUMBER + r")(?:\+(" + NUMBER + r"))?(?=\s|$)")
+_LGB_PAIR = re.compile(
+    r"([\w.-]+)'s (?:([\w.-]+) (?=[\w@.:-]+: ))?([\w@.:-]+): (" + NUMBER + r")"
+    r"(?: \+ (" + NUMBER + r"))?(?=\s|$)"
+)
+#: ``cv_agg`` without an inner set name (LightGBM 3.x): the held-out folds
+_CV_AGGREGATE = "cv_agg"
 _BEST = re.compile(r"[Bb]est iteration is:\s*$", re.MULTILINE)
+
+
+def _lgb_pairs(rest: str) -> list[tuple[str, str, str, str]]:
+    """LightGBM's ``(dataset, metric, value, std)``; ``cv_agg's valid auc`` is set
+    ``valid``, a bare ``cv_agg`` the validation folds."""
+    pairs = []
+    for dataset, inner, metric, raw, raw_std in _LGB_PAIR.findall(rest):
+        if dataset == _CV_AGGREGATE:
+            dataset = inner or "valid"
+        elif inner:
+            continue  # "name's word metric" is not a LightGBM pair
+        pairs.append((dataset, metric, raw, raw_std))
+    return pairs
 
 
 class BoostingParser(FormatParser):
@@ -80,14 +108,15 @@ class BoostingParser(FormatParser):
                 continue
             step = int(match.group(1))
             rest = match.group(2)
-            pairs = _LGB_PAIR.findall(rest) if "'s " in rest else _XGB_PAIR.findall(rest)
+            pairs = _lgb_pairs(rest) if "'s " in rest else _XGB_PAIR.findall(rest)
             if not pairs:
                 continue
             names = [p[0] for p in pairs]
             self.builder.check_step(step)
-            for dataset, metric, raw in pairs:
-                self.builder.add(
-                    metric, float(raw), step, None, None, split=self._split(dataset, names)
-                )
+            for dataset, metric, raw, raw_std in pairs:
+                split = self._split(dataset, names)
+                self.builder.add(metric, float(raw), step, None, None, split=split)
+                if raw_std:
+                    self.builder.add(f"{metric}_std", float(raw_std), step, None, None, split=split)
         if text.rstrip().endswith(("best iteration is:", "Best iteration is:")):
             self._skip_next_round = True
