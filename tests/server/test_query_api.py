@@ -243,6 +243,51 @@ def test_tail_websocket_follows_new_entries(
         assert lines == ["first live line"]
 
 
+def _tail_lines_until(socket: Any, last: str) -> list[str]:
+    """Lines of the tail messages received up to and including the one with `last`."""
+    lines: list[str] = []
+    while last not in lines:
+        message = orjson.loads(socket.recv(timeout=20))
+        assert "streams" in message, message
+        lines += [v[1] for s in message["streams"] for v in s["values"]]
+    return lines
+
+
+def test_idle_tail_reads_only_a_short_window_behind_now(
+    http: httpx.Client, flightlog_module_server: Any
+) -> None:
+    """An idle tail moves on: later polls reread seconds, not everything since its start, yet
+    an entry a couple of seconds late still arrives."""
+    from websockets.sync.client import connect
+
+    url = flightlog_module_server.url.replace("http://", "ws://") + "/loki/api/v1/tail"
+    start = str(time.time_ns() - 120 * S)
+    with connect(f"{url}?query=%7Bapp%3D%22tail-idle%22%7D&start={start}") as socket:
+        time.sleep(1.5)  # a few polls that find nothing
+        now = time.time_ns()
+        values = [[str(now - 60 * S), "older than the window"], [str(now - 2 * S), "late"]]
+        values.append([str(now), "live"])
+        body = {"streams": [{"stream": {"app": "tail-idle"}, "values": values}]}
+        assert http.post("/loki/api/v1/push", json=body).status_code == 204
+        assert _tail_lines_until(socket, "live") == ["late", "live"]
+
+
+def test_tail_polls_within_a_lower_tenant_entries_limit(flightlog_server_factory: Any) -> None:
+    """A tenant whose max_entries_limit_per_query is under 5000 can tail past the first poll."""
+    from websockets.sync.client import connect
+
+    server = flightlog_server_factory(
+        {"query_limits": {"defaults": {"max_entries_limit_per_query": 50}}}
+    )
+    url = server.url.replace("http://", "ws://") + "/loki/api/v1/tail"
+    with connect(f"{url}?query=%7Bapp%3D%22tail%22%7D&limit=10") as socket:
+        time.sleep(1.5)  # the first poll and some later ones
+        body = {"streams": [{"stream": {"app": "tail"}, "values": [[str(time.time_ns()), "x"]]}]}
+        with server.client() as client:
+            assert client.post("/loki/api/v1/push", json=body).status_code == 204
+        assert _tail_lines_until(socket, "x") == ["x"]
+
+
 def test_tail_rejects_a_metric_query(flightlog_module_server: Any) -> None:
     from websockets.sync.client import connect
 

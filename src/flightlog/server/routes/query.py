@@ -36,6 +36,7 @@ from flightlog.query.params import (
 from flightlog.query.parser import parse
 from flightlog.query.printer import to_logql
 from flightlog.query.results import StreamsResult, format_seconds, to_loki_json
+from flightlog.query.tail import TailCursor
 from flightlog.server.deps import authorize, get_services, require_role, tenant_ids
 from flightlog.server.errors import error_response
 from flightlog.server.services import Services
@@ -47,6 +48,7 @@ router = APIRouter(tags=["query"])
 _read = require_role(Role.READ)
 CATEGORIZE_HEADER = "x-loki-response-encoding-flags"
 TAIL_POLL_SECS = 0.5
+TAIL_POLL_LIMIT = 5000
 TAIL_MAX_DELAY_SECS = 5
 
 
@@ -321,7 +323,7 @@ def _tail_payload(result: StreamsResult) -> dict[str, Any]:
 
 @router.websocket("/loki/api/v1/tail")
 async def tail(websocket: WebSocket) -> None:
-    """Follow a log query: every poll sends entries newer than the last one sent."""
+    """Follow a log query: every poll sends the entries not sent yet (``query.tail``)."""
     services: Services | None = getattr(websocket.app.state, "services", None)
     await websocket.accept()
     try:
@@ -349,39 +351,33 @@ async def tail(websocket: WebSocket) -> None:
         await websocket.close(code=1008)
         return
     engine = _engine(services)
+    # Later polls ask for up to TAIL_POLL_LIMIT entries, never more than the tenants allow.
+    tenant_limit = engine.limits.for_tenants(list(tenants)).max_entries_limit_per_query
+    poll_limit = min(TAIL_POLL_LIMIT, tenant_limit)
     disconnected = asyncio.ensure_future(_wait_for_disconnect(websocket))
     first = True
-    seen_at_cursor: set[tuple[int, str]] = set()
-    cursor = start
+    cursor = TailCursor(start)
     try:
         while True:
             end = services.clock_ns() - delay_ns + 1
-            if end > cursor:
-                direction = Direction.BACKWARD if first else Direction.FORWARD
+            if end > cursor.start_ns:
+                wanted = limit if first else poll_limit
                 outcome = await anyio.to_thread.run_sync(
                     engine.query_range,
                     text,
-                    cursor,
+                    cursor.start_ns,
                     end,
                     1_000_000_000,
                     tenants,
-                    limit if first else 5000,
-                    direction,
+                    wanted,
+                    Direction.BACKWARD if first else Direction.FORWARD,
                 )
                 result = outcome.result
                 assert isinstance(result, StreamsResult)
-                fresh = _drop_seen(result, seen_at_cursor)
+                returned = sum(len(stream.entries) for stream in result.streams)
+                fresh = cursor.advance(result, end, limit_hit=returned >= wanted, backward=first)
                 if fresh.streams:
                     await websocket.send_text(orjson.dumps(_tail_payload(fresh)).decode())
-                    newest = max(e.ts_ns for s in fresh.streams for e in s.entries)
-                    if newest >= cursor:
-                        seen_at_cursor = {
-                            (e.ts_ns, e.line)
-                            for s in fresh.streams
-                            for e in s.entries
-                            if e.ts_ns == newest
-                        }
-                        cursor = newest
                 first = False
             done, _ = await asyncio.wait([disconnected], timeout=TAIL_POLL_SECS)
             if done:
@@ -403,18 +399,3 @@ async def _wait_for_disconnect(websocket: WebSocket) -> None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
-
-
-def _drop_seen(result: StreamsResult, seen: set[tuple[int, str]]) -> StreamsResult:
-    from flightlog.query.results import StreamResult
-
-    streams = []
-    for stream in result.streams:
-        entries = tuple(
-            sorted(
-                (e for e in stream.entries if (e.ts_ns, e.line) not in seen), key=lambda e: e.ts_ns
-            )
-        )
-        if entries:
-            streams.append(StreamResult(stream.labels, entries))
-    return StreamsResult(tuple(streams))
