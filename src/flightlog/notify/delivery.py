@@ -4,10 +4,16 @@ Each integration has its own queue and thread, so a receiver that hangs until it
 (or keeps failing) delays only its own notifications. A notification is retried until it
 succeeds, fails with a non-retryable reason (a 4xx), or its retry budget runs out; the
 outcome goes back to the dispatcher through ``on_done``.
+
+Whatever a send raises, the worker lives on: a ``DeliveryFailed`` is counted by its
+reason; anything else is a bug in a sender, logged with its traceback, counted as
+``reason="internal"`` and not retried. ``on_done`` runs for every notification taken, so
+the group it belongs to is never left waiting on a delivery that died.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import random
 import threading
@@ -18,12 +24,14 @@ from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.metrics import NotifyMetrics
-from flightlog.notify.receivers import SENDERS, DeliveryFailed
+from flightlog.notify.receivers import SENDERS, DeliveryFailed, FailureReason
 
 if TYPE_CHECKING:
     import httpx  # imported where used: httpx pulls in rich (~0.3 s of server start)
 
-__all__ = ["Delivery", "RetryPolicy"]
+__all__ = ["Delivery", "RetryPolicy", "Sender"]
+
+log = logging.getLogger("flightlog.notify")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +67,7 @@ class Delivery:
         self._on_done = on_done
         self._external_url = external_url
         self._retry = retry or RetryPolicy()
-        self._senders = senders or SENDERS
+        self._senders = {**SENDERS, **(senders or {})}
         self._rng = rng or random.Random()
         self._queues: dict[str, queue.Queue[Notification | None]] = {}
         self._threads: list[threading.Thread] = []
@@ -100,8 +108,18 @@ class Delivery:
                 notification = work.get()
                 if notification is None:
                     return
-                ok = self.deliver(notification, client)
-                self._on_done(notification, ok)
+                ok = False
+                try:
+                    ok = self.deliver(notification, client)
+                except Exception:  # boundary: the receiver's thread must outlive one send
+                    log.exception("delivering to %s failed", notification.integration.key)
+                try:
+                    self._on_done(notification, ok)
+                except Exception:  # boundary: ... and one outcome it could not record
+                    log.exception(
+                        "recording the outcome of a notification to %s failed",
+                        notification.integration.key,
+                    )
 
     def deliver(self, notification: Notification, client: httpx.Client | None = None) -> bool:
         """Send with retries in the calling thread; returns whether it got through."""
@@ -135,6 +153,14 @@ class Delivery:
                     self.metrics.failed.labels(*labels, exc.reason.value).inc()
                     return False
                 continue
+            except Exception:  # boundary: a bug in one send must not stop the receiver
+                log.exception(
+                    "sending to %s raised unexpectedly; the notification is dropped",
+                    integration.key,
+                )
+                self.metrics.attempts_failed.labels(*labels, FailureReason.INTERNAL.value).inc()
+                self.metrics.failed.labels(*labels, FailureReason.INTERNAL.value).inc()
+                return False
             self.metrics.sent.labels(*labels).inc()
             self.metrics.latency.labels(integration.kind).observe(time.monotonic() - started)
             return True

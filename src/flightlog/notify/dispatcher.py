@@ -221,24 +221,29 @@ class Dispatcher:
         return out
 
     def delivered(self, notification: Notification, ok: bool) -> None:
-        """Record the outcome of a delivery; only a success enters the notification log."""
-        if ok:
-            self._nflog.record(
-                NotificationLogEntry(
-                    notification.group_key,
-                    notification.integration.key,
-                    notification.firing,
-                    notification.resolved,
-                    notification.at,
+        """Record the outcome of a delivery; only a success enters the notification log.
+
+        The group is released in every case (also when writing the log fails), so it is
+        flushed again at its next ``group_interval``.
+        """
+        try:
+            if ok:
+                self._nflog.record(
+                    NotificationLogEntry(
+                        notification.group_key,
+                        notification.integration.key,
+                        notification.firing,
+                        notification.resolved,
+                        notification.at,
+                    )
                 )
-            )
-        with self._lock:
-            group = self._groups.get(notification.group_key)
-            if group is None:
-                return
-            group.in_flight = max(0, group.in_flight - 1)
-            if ok and not group.in_flight:
-                self._drop_resolved(group, self._clock(), notification.resolved)
+        finally:
+            with self._lock:
+                group = self._groups.get(notification.group_key)
+                if group is not None:
+                    group.in_flight = max(0, group.in_flight - 1)
+                    if ok and not group.in_flight:
+                        self._drop_resolved(group, self._clock(), notification.resolved)
 
     def _drop_resolved(self, group: _Group, now: float, sent: frozenset[str] | None = None) -> None:
         for fp, alert in list(group.alerts.items()):

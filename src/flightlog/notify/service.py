@@ -1,7 +1,8 @@
 """The running notification pipeline: dispatcher + delivery + a ticker thread, over one state dir.
 
-``NotifyService.open(config, state_dir)`` is what the server starts: silences and the
-notification log live in ``state_dir/notify.db`` so they survive restarts.
+``NotifyService(config, state_dir)`` is what the server starts: silences and the
+notification log live in ``state_dir/notify.db`` so they survive restarts. ``senders``
+replaces the integrations' send functions (by kind), for tests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flightlog.notify.config import AlertingConfig
-from flightlog.notify.delivery import Delivery, RetryPolicy
+from flightlog.notify.delivery import Delivery, RetryPolicy, Sender
 from flightlog.notify.dispatcher import Dispatcher
 from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.nflog import NotificationLog
@@ -36,6 +37,7 @@ class NotifyService:
         clock: Callable[[], float] = time.time,
         retry: RetryPolicy | None = None,
         metrics: NotifyMetrics | None = None,
+        senders: dict[str, Sender] | None = None,
     ) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.silences = SilenceStore(state_dir / "notify.db", clock=clock)
@@ -45,7 +47,11 @@ class NotifyService:
             config, self.nflog, self.silences, clock=clock, metrics=self.metrics
         )
         self.delivery = Delivery(
-            self.dispatcher.delivered, external_url=external_url, retry=retry, metrics=self.metrics
+            self.dispatcher.delivered,
+            external_url=external_url,
+            retry=retry,
+            senders=senders,
+            metrics=self.metrics,
         )
         self._clock = clock
         self._wake = threading.Event()

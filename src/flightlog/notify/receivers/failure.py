@@ -19,6 +19,10 @@ class FailureReason(StrEnum):
     HTTP_4XX = "http_4xx"
     HTTP_5XX = "http_5xx"
     SMTP = "smtp"
+    # The integration's settings could not be used at send time (an unreadable ``url_file``).
+    CONFIG = "config"
+    # The send raised something unexpected (a bug): counted, never retried, never fatal.
+    INTERNAL = "internal"
 
 
 class DeliveryFailed(NotifyError):
