@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,10 +46,17 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
-    """A fresh page; its screenshot is kept under test-artifacts/screenshots/ after the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    """A fresh page (UTC clock) whose screenshot is kept under test-artifacts/screenshots/.
+
+    The file is named after the test (``test_x[param].png`` becomes ``test_x-param.png``);
+    ``test_every_page_renders_and_keeps_a_screenshot`` makes sure every page has one.
+    """
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1400, "height": 1000}, timezone_id="UTC"
+    )
     page = context.new_page()
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()

@@ -10,7 +10,7 @@ function parseMatchers(text) {
   let consumed = 0;
   while ((match = pattern.exec(text)) !== null) {
     const [, name, op, value] = match;
-    matchers.push({ name, value: value.replace(/\\"/g, '"'), isRegex: op.includes("~"), isEqual: !op.startsWith("!") });
+    matchers.push({ name, value: FL.unquote(value), isRegex: op.includes("~"), isEqual: !op.startsWith("!") });
     consumed = pattern.lastIndex;
     if (consumed >= text.length) break;
   }
@@ -22,11 +22,11 @@ function parseMatchers(text) {
 
 function matcherText(m) {
   const op = m.isRegex ? (m.isEqual === false ? "!~" : "=~") : (m.isEqual === false ? "!=" : "=");
-  return `${m.name}${op}"${m.value}"`;
+  return `${m.name}${op}${FL.quote(m.value)}`;
 }
 
 function prefillSilence(labels) {
-  $("matchers").value = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(", ");
+  $("matchers").value = Object.entries(labels).map(([k, v]) => `${k}=${FL.quote(v)}`).join(", ");
   $("comment").focus();
 }
 

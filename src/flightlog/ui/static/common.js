@@ -64,6 +64,42 @@ FL.formatNs = function (ns) {
   return new Date(ms).toISOString().replace("T", " ").replace("Z", "");
 };
 
+// Any timestamp the API hands out: ns as decimal text or BigInt (Loki results), seconds as a
+// number (runs API), or RFC 3339 text (events the SDK shipped, e.g. a run's errors).
+FL.formatTime = function (value) {
+  if (value === null || value === undefined || value === "") return "";
+  if (typeof value === "bigint" || (typeof value === "string" && /^\d+$/.test(value))) return FL.formatNs(value);
+  if (typeof value === "number") return new Date(value * 1000).toISOString().replace("T", " ").replace("Z", "");
+  // Date.parse takes at most milliseconds: cut longer fractions (RFC 3339 allows ns).
+  const ms = Date.parse(String(value).replace(/(\.\d{3})\d+/, "$1"));
+  return Number.isNaN(ms) ? String(value) : new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+};
+
+// A double-quoted string as LogQL and Alertmanager matchers read it: \\, \" and \n escaped.
+FL.quote = function (value) {
+  return `"${String(value).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+};
+
+// The text between the quotes, decoded as Alertmanager's matcher parser does: \\, \" and
+// \n are escapes; any other backslash is kept as written (so =~"a\.b" stays a regex).
+FL.unquote = function (body) {
+  return String(body).replace(/\\(.)/gs, (escape, ch) => (ch === "n" ? "\n" : ch === '"' || ch === "\\" ? ch : escape));
+};
+
+// A run that never sent run_end and has sent no event for this long is shown as stale:
+// its process most likely died (OOM kill, preemption, lost node) and its ETA means nothing.
+// SDK runs send progress events every 10 % of an epoch (and system samples when enabled),
+// so a live run stays well inside it.
+FL.STALE_AFTER_S = 15 * 60;
+
+FL.runStatus = function (run, nowMs = Date.now()) {
+  const silentS = run.last_event ? nowMs / 1000 - run.last_event : null;
+  if (run.status === "running" && silentS !== null && silentS > FL.STALE_AFTER_S) {
+    return { status: "stale", stale: true, title: `no event for ${Math.round(silentS / 60)} min and no run_end: the run probably died` };
+  }
+  return { status: run.status, stale: false, title: "" };
+};
+
 FL.el = function (tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -85,7 +121,7 @@ FL.labelChips = function (labels) {
 };
 
 FL.selectorFor = function (labels) {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
+  const parts = Object.entries(labels).map(([k, v]) => `${k}=${FL.quote(v)}`);
   return `{${parts.join(", ")}}`;
 };
 

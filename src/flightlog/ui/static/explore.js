@@ -10,9 +10,9 @@ function currentRange() {
   return FL.rangeFromInputs($("range").value, $("from").value, $("to").value);
 }
 
-function syncUrl() {
+function syncUrl(follow = null) {
   FL.setParams({
-    query: $("query").value, range: $("range").value, limit: $("limit").value,
+    query: $("query").value, range: $("range").value, limit: $("limit").value, follow,
     from: $("range").value === "absolute" ? $("from").value : null,
     to: $("range").value === "absolute" ? $("to").value : null,
   });
@@ -103,7 +103,7 @@ function renderRow(row, tbody) {
   const traceId = traceIdOf(row);
   if (traceId) {
     actions.append(" ", FL.el("button", { type: "button", title: `Follow ${traceId} across all streams`,
-      onclick: () => followId(row, traceId) }, "Follow ID"));
+      onclick: () => followId(traceId) }, "Follow ID"));
   }
   tr.append(FL.el("td", { class: "ts" }, FL.formatNs(row.ts)), FL.el("td", {}, FL.labelChips(row.labels)),
     FL.el("td", { class: "logline" }, row.line), actions);
@@ -117,12 +117,14 @@ function detailBlock(row) {
   return FL.el("pre", { class: "detail" }, `${pretty}\n\n${JSON.stringify(meta, null, 2)}`);
 }
 
-function renderStreams(result) {
-  const rows = flattenStreams(result);
+function renderStreams(result, limit = Infinity) {
+  const rows = flattenStreams(result).slice(0, limit);
   const tbody = $("rows");
   tbody.replaceChildren();
   for (const row of rows) renderRow(row, tbody);
-  $("summary").textContent = `${rows.length} lines from ${result.length} streams`;
+  const streams = new Set(rows.map((row) => JSON.stringify(row.labels))).size;
+  $("summary").textContent = `${rows.length} lines from ${streams} streams`;
+  return { lines: rows.length, streams };
 }
 
 async function drawVolume(query, startMs, endMs, step) {
@@ -176,10 +178,46 @@ async function showContext(row) {
   } catch (err) { FL.showError(err); }
 }
 
-function followId(row, id) {
-  const name = row.labels.service ? "service" : Object.keys(row.labels)[0];
-  $("query").value = `{${name}=~".+"} |= "${id}"`;
-  runQuery();
+// LogQL has no "every stream" selector and no OR of selectors, so following an ID runs one
+// query per label name L_i, {L_1="", …, L_(i-1)="", L_i=~".+"} |= "id": stream s is matched
+// by exactly the query of the first label it carries, so the queries cover every stream of
+// the tenant once (no duplicates), whatever labels a source gives (service, service_name,
+// job, …). The label names come from /loki/api/v1/labels for the chosen range.
+function followSelectors(labelNamesInRange) {
+  const names = [...labelNamesInRange].sort();
+  return names.map((name, i) => `{${[...names.slice(0, i).map((n) => `${n}=""`), `${name}=~".+"`].join(", ")}}`);
+}
+
+async function inBatches(items, size, work) {
+  const out = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(work))));
+  return out;
+}
+
+async function followId(id) {
+  FL.showError(null);
+  stopTail();
+  let startMs, endMs;
+  try { [startMs, endMs] = currentRange(); } catch (err) { FL.showError(err); return; }
+  syncUrl(id);
+  const limit = Number($("limit").value) || 200;
+  const span = { start: FL.msToNs(startMs), end: FL.msToNs(endMs) };
+  $("summary").textContent = `Following ${id}…`;
+  try {
+    const names = (await FL.api(`/loki/api/v1/labels?${new URLSearchParams(span)}`)).data || [];
+    const filter = `|= ${FL.quote(id)}`;
+    const results = await inBatches(followSelectors(names), 4, (selector) => {
+      const params = new URLSearchParams({ query: `${selector} ${filter}`, ...span, limit: String(limit), direction: "backward" });
+      return FL.api(`/loki/api/v1/query_range?${params}`, { headers: { "X-Loki-Response-Encoding-Flags": "categorize-labels" } });
+    });
+    $("metric").hidden = true;
+    Plotly.purge("volume");
+    const shown = renderStreams(results.flatMap((body) => body.data.result), limit);
+    $("summary").textContent = `${shown.lines} lines containing ${FL.quote(id)} across ${shown.streams} streams`;
+  } catch (err) {
+    $("summary").textContent = "";
+    FL.showError(err);
+  }
 }
 
 function stopTail() {
@@ -195,12 +233,16 @@ function startTail() {
   syncUrl();
   const proto = window.location.protocol === "https:" ? "wss" : "ws";
   const url = `${proto}://${window.location.host}/loki/api/v1/tail?query=${encodeURIComponent(query)}&limit=50`;
-  tailSocket = new WebSocket(url);
+  const socket = new WebSocket(url);
+  tailSocket = socket;
   $("tail").setAttribute("aria-pressed", "true");
   $("tail").textContent = "Stop tail";
   $("rows").replaceChildren();
-  tailSocket.onmessage = (event) => {
+  $("summary").textContent = "connecting…";
+  socket.onopen = () => { $("summary").textContent = "tailing… 0 lines"; };
+  socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
+    if (message.status === "error") { FL.showError(new Error(`live tail: ${message.error}`)); return; }
     const rows = flattenStreams(message.streams || []).reverse();
     const tbody = $("rows");
     for (const row of rows) {
@@ -210,9 +252,10 @@ function startTail() {
     }
     $("summary").textContent = `tailing… ${tbody.querySelectorAll("tr:not([hidden])").length} lines`;
   };
-  tailSocket.onerror = () => FL.showError(new Error("live tail connection failed"));
-  tailSocket.onclose = (event) => {
+  socket.onerror = () => FL.showError(new Error("live tail connection failed"));
+  socket.onclose = (event) => {
     if (event.code !== 1000 && event.reason) FL.showError(new Error(`live tail closed: ${event.reason}`));
+    if (tailSocket === socket) stopTail();
   };
 }
 
@@ -228,14 +271,16 @@ async function updateCompletions() {
   const input = $("query");
   const text = input.value.slice(0, input.selectionStart ?? input.value.length);
   const list = $("completions");
-  const valueMatch = /([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)$/.exec(text);
+  const valueMatch = /([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)$/.exec(text);
   let options = [];
   if (valueMatch && text.lastIndexOf("{") > text.lastIndexOf("}")) {
     const [, name, , partial] = valueMatch;
     try {
       const body = await FL.api(`/loki/api/v1/label/${encodeURIComponent(name)}/values`);
       const base = text.slice(0, text.length - partial.length);
-      options = (body.data || []).filter((v) => v.startsWith(partial)).map((v) => `${base}${v}"`);
+      // Values go in quoted, so a " or \ in a value cannot end the string early.
+      options = (body.data || []).map((v) => FL.quote(v)).filter((q) => q.slice(1).startsWith(partial))
+        .map((q) => `${base}${q.slice(1)}`);
     } catch (_) { options = []; }
   } else if (/[{,]\s*([a-zA-Z_]*)$/.test(text) && text.lastIndexOf("{") > text.lastIndexOf("}")) {
     const partial = /([a-zA-Z_]*)$/.exec(text)[1];
@@ -268,7 +313,8 @@ function init() {
   $("tail").addEventListener("click", () => (tailSocket ? stopTail() : startTail()));
   $("close-context").addEventListener("click", () => { $("context-panel").hidden = true; });
   loadLabelNames();
-  if ($("query").value) runQuery();
+  if (params.get("follow")) followId(params.get("follow"));
+  else if ($("query").value) runQuery();
 }
 
 init();

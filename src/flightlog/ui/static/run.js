@@ -59,8 +59,10 @@ async function load() {
     const run = body.data;
     document.title = `${run.name || run.run_id} · flightlog`;
     $("title").textContent = run.name || run.run_id;
-    $("meta").replaceChildren(`${run.run_id} · ${run.status}`, " · ",
-      FL.el("a", { href: FL.exploreLink(`{run_id="${run.run_id}"}`, "24h") }, "logs of this run"));
+    const state = FL.runStatus(run);
+    const status = state.stale ? `stale (${state.title})` : run.status;
+    $("meta").replaceChildren(`${run.run_id} · ${status}`, " · ",
+      FL.el("a", { href: FL.exploreLink(`{run_id=${FL.quote(run.run_id)}}`, "24h") }, "logs of this run"));
     const diagnoses = $("diagnoses");
     diagnoses.replaceChildren();
     for (const d of run.diagnoses) {
@@ -81,7 +83,7 @@ async function load() {
     const errors = $("errors");
     errors.replaceChildren();
     for (const e of run.errors || []) {
-      errors.append(FL.el("tr", {}, FL.el("td", { class: "ts" }, e.ts ? FL.formatNs(e.ts) : ""),
+      errors.append(FL.el("tr", {}, FL.el("td", { class: "ts" }, FL.formatTime(e.ts)),
         FL.el("td", {}, e.type || ""), FL.el("td", { class: "logline" }, e.message || "")));
     }
     if (!(run.errors || []).length) errors.append(FL.el("tr", {}, FL.el("td", { class: "muted" }, "No errors.")));

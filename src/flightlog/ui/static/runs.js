@@ -10,10 +10,27 @@ function formatDuration(seconds) {
   return h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
 }
 
-function progressText(run) {
+function progressText(run, state) {
   if (run.progress === null || run.progress === undefined) return "";
   const pct = `${Math.round(run.progress * 100)} %`;
+  if (state.stale) return `${pct}, no ETA (stale)`;
   return run.eta_s ? `${pct}, ETA ${formatDuration(run.eta_s)}` : pct;
+}
+
+// "1 critical · 2 warning (error, overfitting)"; the list reads no curves (see
+// flightlog.analyze.stored_runs), so without them only error signatures are counted.
+function diagnosesCell(summary) {
+  if (!summary) return FL.el("td", {});
+  const order = ["critical", "warning", "info"];
+  const counts = Object.entries(summary.by_severity || {})
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([sev, n]) => `${n} ${sev}`);
+  const text = summary.count ? `${counts.join(" · ")} (${summary.kinds.join(", ")})` : "none found";
+  const cell = FL.el("td", { class: "diagnoses" }, text);
+  if (!summary.covers_curves) {
+    cell.append(" ", FL.el("span", { class: "muted", title: "the list checks error signatures only; open the run for its curve diagnoses" },
+      "· errors only"));
+  }
+  return cell;
 }
 
 async function loadRuns() {
@@ -22,18 +39,20 @@ async function loadRuns() {
     const tbody = $("runs");
     tbody.replaceChildren();
     for (const run of body.data) {
+      const state = FL.runStatus(run);
       const best = run.best ? `${run.best.metric} ${Number(run.best.value).toPrecision(4)} @ ${run.best.step}` : "";
       tbody.append(FL.el("tr", {},
         FL.el("td", {}, FL.el("input", { type: "checkbox", value: run.run_id, "aria-label": `select ${run.run_id}` })),
         FL.el("td", {}, FL.el("a", { href: `/runs/${encodeURIComponent(run.run_id)}` }, run.name || run.run_id)),
-        FL.el("td", {}, FL.el("span", { class: `badge ${run.status}` }, run.status)),
+        FL.el("td", {}, FL.el("span", { class: `badge ${state.status}`, title: state.title }, state.status)),
         FL.el("td", { class: "ts" }, run.start ? new Date(run.start * 1000).toISOString().replace("T", " ").slice(0, 19) : ""),
         FL.el("td", {}, formatDuration(run.duration_s)),
-        FL.el("td", {}, progressText(run)),
+        FL.el("td", {}, progressText(run, state)),
         FL.el("td", {}, best),
-        FL.el("td", {}, String(run.diagnoses ?? ""))));
+        FL.el("td", { class: run.errors ? "level-error" : "" }, String(run.errors ?? 0)),
+        diagnosesCell(run.diagnoses_summary)));
     }
-    if (!body.data.length) tbody.append(FL.el("tr", {}, FL.el("td", { colspan: "8", class: "muted" }, "No runs yet.")));
+    if (!body.data.length) tbody.append(FL.el("tr", {}, FL.el("td", { colspan: "9", class: "muted" }, "No runs yet.")));
     const compare = FL.params().get("compare");
     if (compare) await showComparison(compare.split(","));
   } catch (err) { FL.showError(err); }
