@@ -33,8 +33,17 @@ def _get(url: str) -> Any:
     return response.json() if response.status_code == 200 else None
 
 
+def _system_metrics(url: str, runs: Any) -> list[str]:
+    """Names of the system metrics sampled for the demo's first run that has any."""
+    for run in runs["data"] if runs else []:
+        detail = _get(f"{url}/api/v1/runs/{run['run_id']}")
+        if detail and detail["data"]["system"]:
+            return [series["metric"] for series in detail["data"]["system"]]
+    return []
+
+
 def test_make_run_shows_runs_a_firing_alert_and_three_services(tmp_path: Path) -> None:
-    """Within a bounded time the demo has a training run, a firing alert and lines of 3+ services."""
+    """Within a bounded time: a training run with system metrics, a firing alert, 3+ services."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "flightlog-data"
@@ -77,13 +86,16 @@ def test_make_run_shows_runs_a_firing_alert_and_three_services(tmp_path: Path) -
                 if alerts
                 else [],
                 "services": services["data"] if services else [],
+                "system": seen.get("system") or _system_metrics(url, runs),
             }
-            if seen["runs"] and seen["firing"] and len(seen["services"]) >= 3:
+            if seen["runs"] and seen["firing"] and len(seen["services"]) >= 3 and seen["system"]:
                 break
             time.sleep(1)
         assert seen.get("runs"), seen
         assert seen.get("firing"), seen
         assert {"trainer", "gateway", "model-server"} <= set(seen.get("services", [])), seen
+        # the run page's System section has CPU and memory to draw
+        assert {"cpu_pct", "process_rss_gb"} <= set(seen.get("system", [])), seen
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

@@ -3,7 +3,9 @@
 Two runs: ``digits-mlp`` trains normally on most of the data; ``digits-overfit`` trains a
 wide network without regularisation on a tiny subset, so validation loss turns upward
 while training loss keeps falling — the analyzer's overfitting diagnosis then has
-something true to find.
+something true to find. Both sample CPU and memory every ``SYSTEM_METRICS_INTERVAL_SECS``
+and at the end of every epoch (so a short run still has samples), which the run page's
+System section draws.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import warnings
 import numpy as np
 
 import flightlog
+
+SYSTEM_METRICS_INTERVAL_SECS = 1.0
 
 
 def train_run(
@@ -50,7 +54,12 @@ def train_run(
     classes = np.unique(y)
     rng = np.random.default_rng(0)
     best = float("inf")
-    with flightlog.Run(name, config=config, dir=log_dir) as run:
+    with flightlog.Run(
+        name,
+        config=config,
+        dir=log_dir,
+        system_metrics_interval_secs=SYSTEM_METRICS_INTERVAL_SECS,
+    ) as run:
         run.log_model_info(model)
         step = 0
         for epoch in range(1, epochs + 1):
@@ -79,6 +88,7 @@ def train_run(
                 is_best=is_best,
             )
             run.end_epoch(epoch)
+            run.log_system_metrics()
 
 
 def main(argv: list[str] | None = None) -> None:
