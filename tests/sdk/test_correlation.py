@@ -129,3 +129,67 @@ def test_requests_session_sends_the_bound_id(echo_url: str) -> None:
     with flightlog.bound(correlation_id="req-9"):
         assert session.get(echo_url, timeout=5).text == "req-9"
     assert flightlog.correlation_headers() == {}
+
+
+def _streaming_wsgi_app(environ: dict[str, Any], start_response: Any) -> Any:
+    """A body produced while the server iterates it, logging as it goes."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def body() -> Any:
+        for index in range(3):
+            logging.getLogger("svc.stream").info("chunk %d", index)
+            yield f"{flightlog.current_context().get('correlation_id')}\n".encode()
+
+    return body()
+
+
+@pytest.fixture
+def streaming_wsgi_url() -> Any:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    app = flightlog.WSGICorrelationIdMiddleware(_streaming_wsgi_app)
+    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_wsgi_keeps_the_id_bound_while_a_streaming_body_is_iterated(
+    streaming_wsgi_url: str,
+) -> None:
+    """Logs written while the server iterates a generator body carry the request's ID."""
+    with capture_records() as records:
+        first = httpx.get(streaming_wsgi_url, headers={"X-Correlation-ID": "s-1"})
+        second = httpx.get(streaming_wsgi_url, headers={"X-Correlation-ID": "s-2"})
+    assert first.text.split() == ["s-1"] * 3 and second.text.split() == ["s-2"] * 3
+    chunks = [r.get("correlation_id") for r in records if r["logger"] == "svc.stream"]
+    assert chunks == ["s-1"] * 3 + ["s-2"] * 3
+
+
+def test_wsgi_body_close_runs_bound_and_leaves_nothing_bound() -> None:
+    """close() of the body runs with the ID; the caller's context is untouched after."""
+    closed_with: list[Any] = []
+
+    class Body:
+        def __iter__(self) -> Any:
+            yield b"x"
+
+        def close(self) -> None:
+            closed_with.append(flightlog.current_context().get("correlation_id"))
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [])
+        return Body()
+
+    middleware = flightlog.WSGICorrelationIdMiddleware(app)
+    body = middleware({"HTTP_X_CORRELATION_ID": "c-1"}, lambda status, headers, exc=None: None)
+    assert flightlog.current_context() == {}
+    assert list(body) == [b"x"]
+    body.close()  # type: ignore[attr-defined]
+    assert closed_with == ["c-1"] and flightlog.current_context() == {}

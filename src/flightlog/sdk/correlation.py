@@ -3,7 +3,10 @@
 Incoming: ``CorrelationIdMiddleware`` (ASGI: FastAPI, Starlette, ...) and
 ``WSGICorrelationIdMiddleware`` (Flask, Django, ...) read ``X-Correlation-ID`` -- or
 create one when it is missing or malformed -- bind it as ``correlation_id`` in the log
-context for the request, and echo it in the response headers.
+context for the request, and echo it in the response headers. The ID stays bound until
+the response is done: for WSGI, while the server iterates a streaming response body and
+until it closes it (the app and its body run in one context of their own, so nothing is
+left bound in the server's thread afterwards).
 
 Outgoing: ``correlation_headers()`` for any client, ``httpx_event_hooks()`` /
 ``httpx_async_event_hooks()`` for httpx clients, ``install_requests_correlation(session)``
@@ -12,8 +15,9 @@ for requests sessions. httpx and requests are imported only by the helpers that 
 
 from __future__ import annotations
 
+import contextvars
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import re2
@@ -123,11 +127,36 @@ class WSGICorrelationIdMiddleware:
             kept = [(k, v) for k, v in headers if k.lower() != lowered]
             return start_response(status, [*kept, (self.header, correlation_id)], exc_info)
 
-        token = bind(**{CORRELATION_ID_FIELD: correlation_id})
-        try:
-            return self.app(environ, start_with_header)
-        finally:
-            _context.reset(token)
+        # The app and the iteration of its body run in one copied context with the ID
+        # bound: a streaming body logs after __call__ has returned.
+        request_context = contextvars.copy_context()
+        request_context.run(bind, **{CORRELATION_ID_FIELD: correlation_id})
+        body = request_context.run(self.app, environ, start_with_header)
+        if isinstance(body, list | tuple):
+            return body  # already produced: nothing left to run (and servers may len() it)
+        return _BoundBody(body, request_context)
+
+
+class _BoundBody:
+    """A WSGI response body whose iteration and ``close()`` run in the request's context."""
+
+    def __init__(self, body: Iterable[bytes], context: contextvars.Context) -> None:
+        self._body = body
+        self._iterator: Iterator[bytes] | None = None
+        self._context = context
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = self._context.run(iter, self._body)
+        return self._context.run(next, self._iterator)
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            self._context.run(close)
 
 
 def _add_header(request: Any) -> None:
