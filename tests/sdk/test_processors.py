@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -152,3 +153,73 @@ def test_redactor_handles_field_names_beyond_its_cache() -> None:
     assert out["note"] is None and out["f4999"] == "v4999 [EMAIL]"
     again = redactor({"Password": "p", "user_id": "u", "f1": "x"})
     assert again == {"Password": "[REDACTED]", "user_id": out["user_id"], "f1": "x"}
+
+
+class _Note:
+    """A custom object whose text holds a secret."""
+
+    def __str__(self) -> str:
+        return "note for bob@example.com"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"x a@b.com"}, ["x [EMAIL]"]),
+        (frozenset({"a@b.com"}), ["[EMAIL]"]),
+        (Path("/data/Bearer abcdef123456"), "/data/Bearer [REDACTED]"),
+        (ValueError("bad a@b.com"), "bad [EMAIL]"),
+        (_Note(), "note for [EMAIL]"),
+        (b"to a@b.com", "b'to [EMAIL]'"),
+        (({"a@b.com"}, 1), [["[EMAIL]"], 1]),
+    ],
+    ids=["set", "frozenset", "path", "exception", "custom-object", "bytes", "tuple-of-set"],
+)
+def test_redactor_writes_non_json_values_as_redacted_text(value: object, expected: object) -> None:
+    """Values the encoder would write with str() (or as lists) come out as redacted text."""
+    assert Redactor()({"v": value}) == {"v": expected}
+
+
+def test_redactor_keeps_numbers_dates_and_numeric_numpy_as_they_are() -> None:
+    """Values written as themselves, with no text, are not stringified."""
+    import datetime as dt
+
+    import numpy as np
+
+    when = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    event = {"n": 4111111111111111, "f": 0.5, "b": True, "when": when, "np": np.float32(0.1)}
+    assert Redactor()(event) == event
+    assert type(Redactor()(event)["np"]) is np.float32
+
+
+def test_redactor_walks_dataclasses_and_enums_as_the_encoder_writes_them() -> None:
+    """A dataclass becomes its fields and an enum its value, both redacted."""
+    import dataclasses
+    import enum
+
+    @dataclasses.dataclass
+    class Contact:
+        email: str
+
+    class Owner(enum.Enum):
+        ALICE = "alice@example.com"
+
+    out = Redactor()({"contact": Contact("a@b.com"), "owner": Owner.ALICE})
+    assert out == {"contact": {"email": "[EMAIL]"}, "owner": "[EMAIL]"}
+
+
+def test_redactor_scrubs_field_names() -> None:
+    """A secret in a field name, at any depth and of any key type, is replaced too."""
+    out = Redactor()(
+        {"a@b.com": 1, "nested": {"to sk-ABCDEFGHIJKLMNOPQRSTUV": [{"c@d.io": "x"}]}, 7: "n"}
+    )
+    assert out == {"[EMAIL]": 1, "nested": {"to [REDACTED_API_KEY]": [{"[EMAIL]": "x"}]}, 7: "n"}
+    assert Redactor()({Path("/u/x a@b.com"): 1}) == {"/u/x [EMAIL]": 1}
+
+
+def test_redactor_hashes_and_blanks_by_the_original_field_name() -> None:
+    """hash_fields and drop_fields match the name as given, whatever it is scrubbed to."""
+    out = Redactor(hash_fields=("user_id",))({"user_id": 123, "password": 5})
+    assert out["user_id"].startswith("sha256:") and out["password"] == "[REDACTED]"
+    assert Redactor().changes_field("user_id") and Redactor().changes_field("a@b.com")
+    assert not Redactor().changes_field("loss")

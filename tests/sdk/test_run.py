@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 import flightlog
+from flightlog.sdk.processors import Redactor
 from flightlog.sdk.run import RunStatus
-from flightlog.testing import FakeClock, capture_records
+from flightlog.sdk.shipper import ShipperConfig
+from flightlog.testing import FakeClock, RecordingServer, capture_records
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -281,3 +285,106 @@ def test_sigterm_writes_the_summary_then_exits_with_the_signal(tmp_path: Path) -
     assert process.wait(30) == -signal.SIGTERM
     summary = orjson.loads((tmp_path / "pre_summary.json").read_bytes())
     assert summary["status"] == "terminated" and summary["counts"]["batches"] == 1
+
+
+def test_hash_fields_are_hashed_in_batch_records_whatever_the_value_type(
+    tmp_path: Path,
+) -> None:
+    """log_batch(user_id=123) writes the hash, in the metrics file and the training log."""
+    with flightlog.Run("hash", dir=tmp_path, training_log_every_n_steps=1) as run:
+        run.log_batch(step=1, epoch=1, loss=0.5, user_id=123)
+        run.log_batch(step=2, epoch=1, loss=0.4, user_id=123.0)
+    hashed = [Redactor().hash_value(123), Redactor().hash_value(123.0)]
+    batches = [r for r in _jsonl(tmp_path / "hash_metrics.jsonl") if r["event"] == "metrics"]
+    assert [b["user_id"] for b in batches] == hashed
+    assert [b["loss"] for b in batches] == [0.5, 0.4]
+    training = (tmp_path / "hash_training.log").read_text()
+    assert "user_id=123" not in training and f"user_id={hashed[0]}" in training
+    summary = orjson.loads((tmp_path / "hash_summary.json").read_bytes())
+    assert "train/user_id" not in summary["metrics"]
+    assert summary["metrics"]["train/loss"]["count"] == 2
+
+
+def test_a_secret_in_a_metric_name_is_redacted_in_every_file(tmp_path: Path) -> None:
+    """A metric named after an email is written under the redacted name, numbers or not."""
+    with flightlog.Run("named", dir=tmp_path, training_log_every_n_steps=1) as run:
+        run.log_batch(step=1, epoch=1, **{"loss a@b.io": 0.5})
+    assert "a@b.io" not in "".join(p.read_text() for p in tmp_path.iterdir())
+    batch = next(r for r in _jsonl(tmp_path / "named_metrics.jsonl") if r["event"] == "metrics")
+    assert batch["loss [EMAIL]"] == 0.5
+
+
+def test_processors_other_than_redactors_see_every_batch_record(tmp_path: Path) -> None:
+    """Only a Redactor is skipped for records it leaves unchanged; other processors run."""
+
+    def tag(event: Mapping[str, Any]) -> dict[str, Any]:
+        return {**event, "host_group": "a"}
+
+    with flightlog.Run("tagged", dir=tmp_path, processors=(Redactor(), tag)) as run:
+        for step in range(3):
+            run.log_batch(step=step, epoch=1, loss=0.5)
+    batches = [r for r in _jsonl(tmp_path / "tagged_metrics.jsonl") if r["event"] == "metrics"]
+    assert [b.get("host_group") for b in batches] == ["a", "a", "a"]
+
+
+@pytest.mark.parametrize("level", ["WARNING", "INFO"])
+def test_run_records_are_shipped_once_whatever_the_logging_level(
+    tmp_path: Path, recording_server: RecordingServer, level: str
+) -> None:
+    """Config, hyperparameters, validation and status reach the server once each."""
+    config = flightlog.configure(
+        level=level,
+        stream=None,
+        server=recording_server.url,
+        shipper_config=ShipperConfig(flush_interval_secs=0.05),
+    )
+    with flightlog.Run("shipped", config={"lr": 0.1}, dir=tmp_path / "logs") as run:
+        run.log_hyperparameters({"optimizer": "sgd"})
+        run.log_batch(step=1, epoch=1, loss=0.5)
+        run.log_validation(1, {"loss": 0.4})
+    assert config.shipper is not None and config.shipper.flush(10.0)
+    shipped = [
+        orjson.loads(line)
+        for labels, _, line, _ in recording_server.entries()
+        if labels.get("run_id") == run.run_id
+    ]
+    assert sorted(r["event"] for r in shipped) == [
+        "hyperparameters",
+        "metrics",
+        "run_end",
+        "run_start",
+        "validation",
+    ]
+    start = next(r for r in shipped if r["event"] == "run_start")
+    assert start["config"] == {"lr": 0.1}
+    assert next(r for r in shipped if r["event"] == "run_end")["status"] == "completed"
+
+
+def test_writer_queue_is_bounded_when_the_writer_is_stuck(tmp_path: Path) -> None:
+    """A stuck writer costs bounded memory: the oldest batches are dropped, counted, reported."""
+    run = flightlog.Run("stuck", dir=tmp_path, max_queued_records=5000)
+    run.log_hyperparameters({"lr": 0.1})
+    writer = run._writer
+    longest = 0
+    with writer._lock:  # the writer thread is stuck in a drain, as on a dead disk
+        for step in range(40_000):  # log_batch never waits: this loop ends
+            run.log_batch(step=step, epoch=1, loss=1.0)
+            longest = max(longest, len(writer.queue))
+    summary = run.finish()
+    assert longest <= 5000 + 4096
+    records = _jsonl(tmp_path / "stuck_metrics.jsonl")
+    steps = [r["step"] for r in records if r["event"] == "metrics"]
+    dropped = summary["dropped_records"]["queue_full"]
+    assert dropped == 40_000 - len(steps) > 0
+    assert steps == list(range(dropped, 40_000))  # the newest are kept, in order
+    assert any(r["event"] == "hyperparameters" for r in records)  # events are kept
+    reports = [r for r in records if r["event"] == "records_dropped"]
+    assert sum(r["dropped"] for r in reports) == dropped
+    assert reports[0]["level"] == "WARNING" and reports[0]["reason"] == "queue_full"
+    assert "oldest queued records" in (tmp_path / "stuck_main.log").read_text()
+
+
+def test_max_queued_records_must_be_positive(tmp_path: Path) -> None:
+    """A bound of 0 or less is refused, naming the value and the default."""
+    with pytest.raises(ValueError, match="max_queued_records=0"):
+        flightlog.Run("q", dir=tmp_path, max_queued_records=0)

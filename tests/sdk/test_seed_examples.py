@@ -236,9 +236,7 @@ def test_guide_configuration_and_rotation_examples(
 
 def test_guide_log_analysis_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pandas analysis example reads the metrics JSONL as written."""
-    pytest.importorskip(
-        "pandas", reason="the guide's analysis example uses pandas (a test extra)"
-    )
+    pytest.importorskip("pandas", reason="the guide's analysis example uses pandas (a test extra)")
     monkeypatch.chdir(tmp_path)
     ns = _user_script_namespace()
     _run("Log Rotation", ns)

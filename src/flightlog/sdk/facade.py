@@ -127,8 +127,10 @@ class AdvancedLogger:
             metrics["gradient_norm"] = gradient_norm
         metrics.update(extra)
         step = (epoch - 1) * total_batches + batch
-        self.run.log_batch(
-            step=step, epoch=epoch, batch=batch, total_batches=total_batches, **metrics
+        # batch and total_batches say where the step is, like step and epoch: they go
+        # in the record's ``progress`` object, not among the metrics (no curve, no stats).
+        self.run._log_batch_progress(
+            step, epoch, {"batch": batch, "total_batches": total_batches}, metrics
         )
 
     def log_training_metrics(self, metrics: TrainingMetrics) -> None:

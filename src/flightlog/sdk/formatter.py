@@ -30,15 +30,24 @@ import orjson
 from flightlog.sdk.context import _context, trace_ids
 from flightlog.sdk.processors import Processor, run_processors
 
-__all__ = ["EventFilter", "JSONFormatter", "build_event", "exception_event", "format_ts_ns"]
+__all__ = [
+    "SHIPPED_ATTR",
+    "EventFilter",
+    "JSONFormatter",
+    "build_event",
+    "exception_event",
+    "format_ts_ns",
+]
 
 _PROCESSED_ATTR = "_flightlog_event"
+# On a record another path already ships (a Run's own records): the ``Shipper`` it went to.
+SHIPPED_ATTR = "_flightlog_shipped"
 
 # Every attribute a bare LogRecord has, plus the ones Formatter.format adds and the ones
 # newer Pythons add, so that everything else on the record is an ``extra=`` field.
 STANDARD_ATTRS: frozenset[str] = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__
-) | {"message", "asctime", "taskName", _PROCESSED_ATTR}
+) | {"message", "asctime", "taskName", _PROCESSED_ATTR, SHIPPED_ATTR}
 
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 # How many attributes a record without extra= fields has; more means extras (or a

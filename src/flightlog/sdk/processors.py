@@ -17,7 +17,11 @@ handler, the file writer and the shipper, so nothing unredacted is written or se
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import enum
 import random
+import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +100,47 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset(
 _KEEP, _HASH, _DROP = 0, 1, 2
 _MAX_CACHED_KEYS = 4096
 
+# Values the JSON encoder writes as themselves, with no text a secret could hide in.
+_OPAQUE = (int, float, dt.datetime, dt.date, dt.time, uuid.UUID)
+# The key types orjson writes as they are (numbers as their digits), besides None.
+_OPAQUE_KEYS = (str, int, float, dt.datetime, dt.date, dt.time, uuid.UUID)
+# numpy dtype kinds orjson writes natively as numbers, booleans or dates.
+_NUMPY_OPAQUE_KINDS = frozenset("biufM")
+
+
+def _plain(value: Any) -> Any:
+    """What the JSON encoder writes for a value that is not plain JSON, as plain values.
+
+    Sets become lists, enums their value, dataclasses a dict of their fields, non-numeric
+    numpy values lists; numeric numpy values (written as numbers) come back as they
+    are; anything else (paths, exceptions, custom objects, bytes) becomes ``str(value)``,
+    which is what ``formatter._default`` would have written. The Redactor walks the
+    result, so the text that reaches the output is the text it scanned.
+    """
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if type(value).__module__ == "numpy":
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and dtype.kind in _NUMPY_OPAQUE_KINDS:
+            return value
+        tolist = getattr(value, "tolist", None)
+        if tolist is not None:
+            return tolist()
+    return str(value)
+
+
+def _plain_key(key: Any) -> Any:
+    """The key the JSON encoder writes for ``key``: a string unless orjson keeps its type."""
+    while isinstance(key, enum.Enum):
+        key = key.value
+    if key is None or isinstance(key, _OPAQUE_KEYS):
+        return key
+    return str(key)
+
 
 @dataclass(frozen=True)
 class Redactor:
@@ -116,8 +161,17 @@ class Redactor:
     ``Redactor(kinds=[k for k in DEFAULT_KINDS if k not in ("ipv4", "ipv6")])``. It also
     keeps an event redacted the same way by the SDK and by the pipeline's default.
 
+    What the Redactor returns is plain JSON values, so what the encoder writes is what it
+    scanned: values that are not (sets, paths, exceptions, custom objects, ...) are first
+    turned into what the encoder would write for them (see ``_plain``: usually
+    ``str(value)``), then scanned. Field names are scanned too (``{"a@b.io": 1}`` becomes
+    ``{"[EMAIL]": 1}``); fields are hashed or blanked by their original name. Numbers are
+    left alone: a 16-digit integer is a step, a timestamp or an ID far more often than a
+    card number written as a number.
+
     All strings of an event are scanned in one RE2 pass (``Scrubber.scrub_many``): the
-    binding's per-call cost, not the scan, dominates on short strings.
+    binding's per-call cost, not the scan, dominates on short strings. What a field name
+    calls for (hash, blank, rename) is cached for the first few thousand names.
     """
 
     patterns: Sequence[str] = ()
@@ -145,31 +199,63 @@ class Redactor:
         """``sha256:<16 hex>`` of ``salt + value``, as the pipeline's ``hash_fields``."""
         return hash_value(value, self.salt)
 
-    def _value(self, value: Any, slots: list[tuple[Any, Any]], texts: list[str]) -> Any:
-        # Strings are copied as they are and their place remembered; ``__call__`` scans
-        # them all at once and patches the places whose text changed.
-        if isinstance(value, Mapping):
-            return self._mapping(value, slots, texts)
-        if isinstance(value, list | tuple):
-            out = []
-            for index, item in enumerate(value):
-                if isinstance(item, str):
-                    slots.append((out, index))
-                    texts.append(item)
-                    out.append(item)
-                else:
-                    out.append(self._value(item, slots, texts))
-            return out
-        return value
+    def changes_field(self, name: str) -> bool:
+        """Whether a number under field ``name`` comes out changed (hashed, blanked, renamed)."""
+        action, out_name = self._key_entry(name)
+        return action != _KEEP or out_name != name
 
-    def _key_action(self, key: Any) -> int:
+    def _place(
+        self,
+        out: Any,
+        key: Any,
+        value: Any,
+        slots: list[tuple[Any, Any]],
+        texts: list[str],
+    ) -> None:
+        """Put the redactable form of ``value`` at ``out[key]``, its texts marked for the scan.
+
+        Strings are copied as they are and their place remembered; ``__call__`` scans them
+        all at once and patches the places whose text changed.
+        """
+        if isinstance(value, str):
+            slots.append((out, key))
+            texts.append(value)
+            out[key] = value
+        elif value is None or isinstance(value, _OPAQUE):
+            out[key] = value
+        elif isinstance(value, Mapping):
+            out[key] = self._mapping(value, slots, texts)
+        elif isinstance(value, list | tuple):
+            items: list[Any] = [None] * len(value)
+            out[key] = items
+            for index, item in enumerate(value):
+                if type(item) is str:
+                    slots.append((items, index))
+                    texts.append(item)
+                    items[index] = item
+                else:
+                    self._place(items, index, item, slots, texts)
+        else:
+            plain = _plain(value)
+            if plain is value:
+                out[key] = value
+            else:
+                self._place(out, key, plain, slots, texts)
+
+    def _key_entry(self, key: Any) -> tuple[int, Any]:
+        """(what the field calls for, the name it is written under) for field ``key``."""
         action = _HASH if key in self._hash else _KEEP  # type: ignore[attr-defined]
         if action == _KEEP and isinstance(key, str) and key.lower() in self._drop:  # type: ignore[attr-defined]
             action = _DROP
+        name = _plain_key(key)
+        if isinstance(name, str):
+            name = self._scrub(name)  # type: ignore[attr-defined]
+        entry = (action, name)
         actions = self._actions  # type: ignore[attr-defined]
-        if len(actions) < _MAX_CACHED_KEYS:
-            actions[key] = action
-        return action
+        # Only str names are cached: 1, 1.0 and True are one dict key but three JSON keys.
+        if type(key) is str and len(actions) < _MAX_CACHED_KEYS:
+            actions[key] = entry
+        return entry
 
     def _mapping(
         self, mapping: Mapping[Any, Any], slots: list[tuple[Any, Any]], texts: list[str]
@@ -178,22 +264,26 @@ class Redactor:
         # Events repeat the same few keys: what each key calls for is looked up once.
         actions = self._actions  # type: ignore[attr-defined]
         for key, value in mapping.items():
+            entry = actions.get(key) if type(key) is str else None
+            if entry is None:
+                entry = self._key_entry(key)
+            action, name = entry
             if value is None:
-                out[key] = None
-                continue
-            action = actions.get(key)
-            if action is None:
-                action = self._key_action(key)
-            if action == _HASH:
-                out[key] = self.hash_value(value)
+                out[name] = None
+            elif action == _HASH:
+                out[name] = self.hash_value(value)
             elif action == _DROP:
-                out[key] = "[REDACTED]"
-            elif isinstance(value, str):
-                slots.append((out, key))
-                texts.append(value)
-                out[key] = value
+                out[name] = "[REDACTED]"
             else:
-                out[key] = self._value(value, slots, texts)
+                kind = type(value)
+                if kind is str:
+                    slots.append((out, name))
+                    texts.append(value)
+                    out[name] = value
+                elif kind is int or kind is float or kind is bool:
+                    out[name] = value
+                else:
+                    self._place(out, name, value, slots, texts)
         return out
 
     def __call__(self, event: Event) -> Event:

@@ -9,11 +9,17 @@
             run.log_validation(epoch, {"loss": val_loss, "accuracy": val_acc})
 
 ``log_batch`` is the hot path: it appends one tuple to a deque and returns; the
-``RunWriter`` thread does the rest (see ``run_writer``). Every other call builds its
-record at once, queues it for the files and also logs it through the stdlib logger
-``flightlog.run.<name>`` so that ``flightlog.configure()``'s console and shipping see it.
-While the run is entered, ``run_id`` is bound in the log context (``flightlog.bind``).
-``<name>_summary.json`` is written when the run ends, also when it dies of an exception.
+``RunWriter`` thread does the rest (see ``run_writer``). The deque holds at most
+``max_queued_records`` records (about 0.5 KB each with 5 metrics): if the writer cannot
+keep up (a stuck disk), the oldest are dropped, counted and reported, and the training
+loop never waits. Every other call builds its record at once, queues it for the files
+and also logs it through the stdlib logger ``flightlog.run.<name>`` so that
+``flightlog.configure()``'s console sees it. Shipping does not depend on that echo: the
+writer ships every ``<name>_metrics.jsonl`` record itself (batches, config, validations,
+status, errors), whatever the stdlib level, and the echo of such a record is not shipped
+again. While the run is entered, ``run_id`` is bound in the log context
+(``flightlog.bind``). ``<name>_summary.json`` is written when the run ends, also when it
+dies of an exception.
 """
 
 from __future__ import annotations
@@ -40,12 +46,25 @@ import orjson
 from flightlog.sdk.clock import Clock, SystemClock
 from flightlog.sdk.configure import active_configuration
 from flightlog.sdk.context import _context, bind
-from flightlog.sdk.formatter import STANDARD_ATTRS, _default, exception_event, format_ts_ns
+from flightlog.sdk.formatter import (
+    SHIPPED_ATTR,
+    STANDARD_ATTRS,
+    _default,
+    exception_event,
+    format_ts_ns,
+)
 from flightlog.sdk.model_info import describe_model
 from flightlog.sdk.processors import Processor, Redactor, run_processors
 from flightlog.sdk.progress import Progress, ProgressTracker
 from flightlog.sdk.rotating import RotationPolicy
-from flightlog.sdk.run_writer import ERRORS, MAIN, METRICS, TRAINING, RunWriter
+from flightlog.sdk.run_writer import (
+    DEFAULT_MAX_QUEUED_RECORDS,
+    ERRORS,
+    MAIN,
+    METRICS,
+    TRAINING,
+    RunWriter,
+)
 from flightlog.sdk.shipper import event_to_entry
 from flightlog.sdk.system_metrics import SystemMonitor, sample_system_metrics
 
@@ -91,6 +110,7 @@ class Run:
         system_metrics_interval_secs: float | None = None,
         flush_interval_secs: float = 0.5,
         training_log_every_n_steps: int = 10,
+        max_queued_records: int = DEFAULT_MAX_QUEUED_RECORDS,
         processors: tuple[Processor, ...] | None = None,
         console: bool = False,
         handle_sigterm: bool = False,
@@ -110,6 +130,7 @@ class Run:
         if processors is None:
             processors = active.processors if active is not None else (Redactor(),)
         ship = None
+        self._shipper = active.shipper if active is not None else None
         if active is not None and active.shipper is not None:
             shipper, labels = active.shipper, {**active.labels, "run_id": self.run_id}
 
@@ -128,6 +149,8 @@ class Run:
             ship,
             flush_interval_secs,
             training_log_every_n_steps,
+            max_queued_records,
+            self.clock.time_ns,
         )
         self._queue = self._writer.queue
         self._time_ns = self.clock.time_ns
@@ -291,9 +314,10 @@ class Run:
         echo_level: str | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
-        """Queue a record for the files and echo it to the stdlib logger (at ``echo_level``)."""
+        """Queue a record for the files (and shipping) and echo it to the stdlib logger."""
+        now_ns = self.clock.time_ns()
         record: dict[str, Any] = {
-            "ts": format_ts_ns(self.clock.time_ns()),
+            "ts": format_ts_ns(now_ns),
             "event": event,
             "run_id": self.run_id,
             "level": level,
@@ -302,7 +326,7 @@ class Run:
         record.update(fields)
         if not self._open:
             self._reopen()
-        self._queue.append([targets, record])
+        self._queue.append([targets, record, now_ns])
         level_no = logging.getLevelName(echo_level or level)
         if isinstance(level_no, int) and self.logger.isEnabledFor(level_no):
             extra = {
@@ -310,14 +334,33 @@ class Run:
                 for k, v in record.items()
                 if k not in STANDARD_ATTRS and k not in ("ts", "msg", "level")
             }
+            if targets & METRICS and self._shipper is not None:
+                extra[SHIPPED_ATTR] = self._shipper  # the writer ships it: not twice
             self.logger.log(level_no, msg, extra=extra)
         return record
 
     def log_batch(self, step: int | None = None, epoch: int | None = None, **metrics: Any) -> None:
         """Record one training step's metrics (hot path: one deque append)."""
         queue = self._queue
-        queue.append((self._time_ns(), step, epoch, metrics))
+        queue.append((self._time_ns(), step, epoch, metrics, None))
         if not len(queue) & _WAKE_MASK:  # every 4096 queued: wake the writer once, not per call
+            self._writer.wake()
+
+    def _log_batch_progress(
+        self,
+        step: int | None,
+        epoch: int | None,
+        progress: dict[str, Any],
+        metrics: dict[str, Any],
+    ) -> None:
+        """``log_batch`` with position fields (``batch``, ``total_batches``) that are no metrics.
+
+        They are written as the record's ``progress`` object, so no reader takes them
+        for a metric curve.
+        """
+        queue = self._queue
+        queue.append((self._time_ns(), step, epoch, metrics, progress))
+        if not len(queue) & _WAKE_MASK:
             self._writer.wake()
 
     def log_metrics(
@@ -586,7 +629,7 @@ class Run:
             "best": self.best,
             "final_metrics": self.final_metrics,
             "errors_by_type": dict(self.errors_by_type),
-            "dropped_records": dict(writer.dropped),
+            "dropped_records": writer.drop_counts(),
             "write_errors": writer.write_errors,
             "files": {kind: str(path) for kind, path in self.paths.items()},
         }

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from flightlog.sdk.formatter import JSONFormatter, _default
+from flightlog.sdk.formatter import SHIPPED_ATTR, JSONFormatter, _default
 
 __all__ = [
     "DropReason",
@@ -48,6 +48,9 @@ __all__ = [
     "ShipperConfig",
     "ShippingHandler",
     "encode_loki_push",
+    "event_labels",
+    "event_metadata",
+    "event_to_entry",
 ]
 
 Labels = tuple[tuple[str, str], ...]
@@ -496,7 +499,9 @@ class ShippingHandler(logging.Handler):
     """A ``logging`` handler that ships each record (as its JSON line) through a ``Shipper``.
 
     Labels: ``labels`` given here, ``level`` (lowercase) and ``run_id`` when bound. Trace,
-    span, correlation and request IDs travel as structured metadata, not labels.
+    span, correlation and request IDs travel as structured metadata, not labels. A record
+    marked as already shipped to this handler's shipper (a ``Run``'s echo of a record its
+    writer ships) is skipped.
     """
 
     def __init__(
@@ -515,6 +520,8 @@ class ShippingHandler(logging.Handler):
             # The shipper's own HTTP client logs each request: shipping those lines would
             # make every export produce the next one.
             return
+        if record.__dict__.get(SHIPPED_ATTR) is self.shipper:
+            return
         try:
             formatter = (
                 self.formatter if isinstance(self.formatter, JSONFormatter) else JSONFormatter()
@@ -525,8 +532,12 @@ class ShippingHandler(logging.Handler):
             self.handleError(record)
 
 
-def event_to_entry(event: Mapping[str, Any], labels: Mapping[str, str], ts_ns: int) -> ShipEntry:
-    """Turn an event dict into a ``ShipEntry`` (labels per ``LABEL_FIELDS``, rest metadata)."""
+def event_labels(event: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, str]:
+    """An event's stream labels: ``labels``, its ``level`` (lower case), ``LABEL_FIELDS``.
+
+    ``flightlog push`` labels the SDK's records it reads from files with this too, so a
+    pushed ``<name>_metrics.jsonl`` lands in the streams live shipping would have used.
+    """
     stream = dict(labels)
     level = event.get("level")
     if level is not None:
@@ -535,7 +546,18 @@ def event_to_entry(event: Mapping[str, Any], labels: Mapping[str, str], ts_ns: i
         value = event.get(name)
         if value is not None:
             stream[name] = str(value)
-    metadata = {name: str(event[name]) for name in METADATA_FIELDS if event.get(name) is not None}
+    return stream
+
+
+def event_metadata(event: Mapping[str, Any]) -> dict[str, str]:
+    """An event's structured metadata: its ``METADATA_FIELDS`` that are set."""
+    return {name: str(event[name]) for name in METADATA_FIELDS if event.get(name) is not None}
+
+
+def event_to_entry(event: Mapping[str, Any], labels: Mapping[str, str], ts_ns: int) -> ShipEntry:
+    """Turn an event dict into a ``ShipEntry`` (labels per ``LABEL_FIELDS``, rest metadata)."""
+    stream = event_labels(event, labels)
+    metadata = event_metadata(event)
     line = orjson.dumps(
         event, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
     )
