@@ -128,3 +128,72 @@ def test_missing_file_exits_1(tmp_path):
         result.stderr.strip()
         == f"error: cannot read {tmp_path / 'nope.log'}: No such file or directory"
     )
+
+
+def test_rotated_gz_and_zst_files_are_decompressed(flightlog_module_server, tmp_path):
+    """Compressed backups are recognised by their magic bytes and pushed as their lines."""
+    import gzip
+
+    import zstandard
+
+    text = b"".join(f"rotated line {i}\n".encode() for i in range(5))
+    compressor = zstandard.ZstdCompressor()
+    sources = {
+        "gz": gzip.compress(text[:40]) + gzip.compress(text[40:]),  # two members
+        "zst": compressor.compress(text[:40]) + compressor.compress(text[40:]),  # two frames
+    }
+    url = flightlog_module_server.url
+    for kind, data in sources.items():
+        source = tmp_path / f"app.log.20260101T000000.{kind}"
+        source.write_bytes(data)
+        result = _push(str(source), "--url", url, "--tenant", "rot", "-l", f"job={kind}", "-q")
+        assert result.returncode == 0, result.stderr
+        rows = queried_rows(url, f'{{job="{kind}"}}', "rot")
+        assert [r[2] for r in rows] == [f"rotated line {i}" for i in range(5)]
+
+
+def test_a_corrupt_compressed_file_exits_1_with_one_line(tmp_path):
+    """A cut-off gzip file stops the push with a line naming the file."""
+    import gzip
+
+    source = tmp_path / "cut.log.gz"
+    source.write_bytes(gzip.compress(b"line\n" * 1000)[:-20])
+    result = _push(str(source), "--url", "http://127.0.0.1:9", "--retries", "0", "--quiet")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot decompress {source}")
+
+
+def test_a_pushed_run_metrics_file_keeps_its_times_and_run(flightlog_module_server, tmp_path):
+    """SDK records keep their own ts and get the run_id label: the run shows in /api/v1/runs."""
+    import httpx
+
+    import flightlog
+
+    with flightlog.Run("pushed", config={"lr": 0.1}, dir=tmp_path) as run:
+        for step in range(1, 4):
+            run.log_batch(step=step, epoch=1, loss=1.0 / step)
+        run.log_validation(1, {"loss": 0.4})
+    metrics_file = tmp_path / "pushed_metrics.jsonl"
+    records = [orjson.loads(line) for line in metrics_file.read_bytes().splitlines()]
+    url = flightlog_module_server.url
+    result = _push(str(metrics_file), "--url", url, "--tenant", "runs", "--quiet")
+    assert result.returncode == 0, result.stderr
+    rows = queried_rows(url, f'{{run_id="{run.run_id}"}}', "runs")
+    assert [orjson.loads(line) for _, _, line in rows] == records
+    # the records' own times, to the nanosecond ("2026-11-23T20:41:40.401000000Z")
+    assert [ts for _, ts, _ in rows] == [
+        _epoch_ns(r["ts"][:19]) + int(r["ts"][20:29]) for r in records
+    ]
+    assert {labels["run_id"] for labels, _, _ in rows} == {run.run_id}
+    runs = httpx.get(f"{url}/api/v1/runs", headers={"X-Scope-OrgID": "runs"}, timeout=30).json()[
+        "data"
+    ]
+    (shown,) = [r for r in runs if r["run_id"] == run.run_id]
+    assert shown["name"] == "pushed" and shown["status"] == "completed"
+
+
+def _epoch_ns(text: str) -> int:
+    import calendar
+
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%S")) * 10**9

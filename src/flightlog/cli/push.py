@@ -1,16 +1,27 @@
 """``flightlog push``: send a file (or stdin) of log lines to a flightlog or Loki server.
 
 ``--format ndjson`` reads ``{"ts", "labels", "line", "metadata"}`` objects (what
-``gen_logs.py`` and our SDK write) and posts them to ``/api/v1/push/ndjson``; ``--format
-lines`` reads plain text, one entry per line stamped with the time it was read, and posts
-Loki JSON to ``/loki/api/v1/push`` (so it also works against Loki). Lines go in batches;
-a connection error, a 429 or a 5xx is retried with exponential backoff; any other error
-stops with exit code 1 and one line saying what the server said. The default,
-``--format auto``, picks ndjson when the first line is such an object, else lines.
+``gen_logs.py`` writes) and posts them to ``/api/v1/push/ndjson``; ``--format lines``
+reads text, one entry per line, and posts Loki JSON to ``/loki/api/v1/push`` (so it also
+works against Loki). A line stamps its entry with the time it was read, unless it is one
+of the SDK's JSON records (``sdk/FORMAT.md``: a ``<name>_metrics.jsonl`` record, a
+``JSONFormatter`` line) with a ``ts``: then its own time is used, and its ``level`` and
+``run_id`` become labels and its trace/correlation IDs structured metadata, as the SDK's
+shipper does, so a pushed run shows in ``GET /api/v1/runs``. Files (and stdin) starting
+with gzip or zstd magic bytes, such as rotated ``.gz``/``.zst`` backups, are decompressed.
+Lines go in batches; a connection error, a 429 or a 5xx is retried with exponential
+backoff; any other error stops with exit code 1 and one line saying what the server said.
+The default, ``--format auto``, picks ndjson when the first line is such an object, else
+lines.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+import gzip
+import io
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -22,6 +33,12 @@ import typer
 __all__ = ["register"]
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# RFC 3339 as the SDK writes it (``2026-11-23T20:41:40.401000000Z``), any offset.
+_RFC3339 = re.compile(
+    r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d{1,9})\d*)?(Z|z|[+-]\d\d:\d\d)"
+)
 
 
 class PushFailed(Exception):
@@ -56,11 +73,69 @@ def _batches(
         yield batch, size
 
 
+def _decompressing(stream: IO[bytes], source: str) -> tuple[Iterable[bytes], bool]:
+    """``stream``, or a reader of its decompressed bytes when it starts as gzip or zstd does.
+
+    Returns (reader, compressed). Rotated backups (``.gz``, ``.zst``) are recognised by
+    their magic bytes, not their name, so a renamed file or a pipe works too.
+    """
+    peek = getattr(stream, "peek", None)
+    head = peek(4)[:4] if peek is not None else b""
+    if head.startswith(_GZIP_MAGIC):
+        return _CheckedLines(gzip.GzipFile(fileobj=stream, mode="rb"), source), True
+    if head.startswith(_ZSTD_MAGIC):
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+        return _CheckedLines(io.BufferedReader(reader), source), True
+    return stream, False
+
+
+class _CheckedLines:
+    """Lines of a decompressing reader; a corrupt or cut-off stream stops the push."""
+
+    def __init__(self, reader: Iterable[bytes], source: str) -> None:
+        self._reader = reader
+        self._source = source
+
+    def __iter__(self) -> Iterator[bytes]:
+        import zstandard
+
+        try:
+            yield from self._reader
+        except (OSError, EOFError, zstandard.ZstdError) as exc:
+            raise PushFailed(f"cannot decompress {self._source}: {exc}") from None
+
+
+def _ts_ns(value: Any) -> int | None:
+    """Nanoseconds since the epoch of a record's ``ts`` (RFC 3339 text, or a number)."""
+    if isinstance(value, str):
+        match = _RFC3339.fullmatch(value)
+        if match is None:
+            return None
+        date, clock, fraction, offset = match.groups()
+        try:
+            parsed = dt.datetime.fromisoformat(
+                f"{date}T{clock}{'+00:00' if offset in ('Z', 'z') else offset}"
+            )
+        except ValueError:
+            return None
+        seconds = calendar.timegm(parsed.utctimetuple())
+        return seconds * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        # seconds, milliseconds, microseconds or nanoseconds, by magnitude
+        for limit, scale in ((1e11, 10**9), (1e14, 10**6), (1e17, 10**3)):
+            if value < limit:
+                return int(value * scale)
+        return int(value)
+    return None
+
+
 class _Peekable:
     """A binary line stream whose first non-empty line can be looked at before reading."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = iter(stream)
         self._buffered: list[bytes] = []
 
     def first_line(self) -> bytes:
@@ -108,10 +183,33 @@ def _ndjson_body(lines: list[bytes], extra_labels: dict[str, str]) -> bytes:
 
 
 def _lines_body(lines: list[bytes], labels: dict[str, str], clock: _Clock) -> bytes:
+    """Loki push JSON: one entry per line, SDK records with their own time and labels."""
     import orjson
 
-    values = [[str(clock.next_ns()), line.decode("utf-8", "replace")] for line in lines]
-    return orjson.dumps({"streams": [{"stream": labels, "values": values}]})
+    from flightlog.sdk.shipper import event_labels, event_metadata
+
+    streams: dict[tuple[tuple[str, str], ...], list[list[Any]]] = {}
+    plain = tuple(sorted(labels.items()))
+    for line in lines:
+        text = line.decode("utf-8", "replace")
+        key, value = plain, None
+        if line[:1] == b"{":
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                record = None
+            if isinstance(record, dict) and ("ts" in record or "run_id" in record):
+                ts_ns = _ts_ns(record.get("ts"))
+                key = tuple(sorted(event_labels(record, labels).items()))
+                value = [str(ts_ns if ts_ns is not None else clock.next_ns()), text]
+                metadata = event_metadata(record)
+                if metadata:
+                    value.append(metadata)
+        if value is None:
+            value = [str(clock.next_ns()), text]
+        streams.setdefault(key, []).append(value)
+    body = [{"stream": dict(key), "values": values} for key, values in streams.items()]
+    return orjson.dumps({"streams": body})
 
 
 class _Clock:
@@ -208,6 +306,7 @@ def push(
         raise typer.Exit(2)
     try:
         extra_labels = _parse_labels(label)
+        total: int | None
         if source == "-":
             stream: IO[bytes] = sys.stdin.buffer
             total = None
@@ -218,7 +317,10 @@ def push(
                 total = path.stat().st_size
             except OSError as exc:
                 raise PushFailed(f"cannot read {source}: {exc.strerror}") from None
-        source_lines = _Peekable(stream)
+        lines_in, compressed = _decompressing(stream, source)
+        if compressed:
+            total = None  # progress counts decompressed bytes: the file size is no total
+        source_lines = _Peekable(lines_in)
         if input_format == "auto":
             input_format = _sniff_format(source_lines.first_line())
         base = url.rstrip("/")
