@@ -388,3 +388,20 @@ def test_max_queued_records_must_be_positive(tmp_path: Path) -> None:
     """A bound of 0 or less is refused, naming the value and the default."""
     with pytest.raises(ValueError, match="max_queued_records=0"):
         flightlog.Run("q", dir=tmp_path, max_queued_records=0)
+
+
+def test_configured_sampling_never_thins_a_runs_metrics(tmp_path: Path) -> None:
+    """Sampling and the level filter apply to log events; every batch and validation stays."""
+    from flightlog.sdk.processors import LevelFilter, Sampler
+
+    flightlog.configure(stream=None, processors=(Sampler(rate=0.0), LevelFilter("WARNING")))
+    try:
+        with flightlog.Run("sampled", dir=tmp_path) as run:
+            for step in range(1, 51):
+                run.log_batch(step=step, epoch=1, loss=1.0 / step)
+            run.log_validation(1, {"loss": 0.5})
+    finally:
+        flightlog.shutdown()
+    records = _jsonl(tmp_path / "sampled_metrics.jsonl")
+    assert [r["step"] for r in records if r["event"] == "metrics"] == list(range(1, 51))
+    assert any(r["event"] == "validation" for r in records)

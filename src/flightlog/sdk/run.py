@@ -54,7 +54,7 @@ from flightlog.sdk.formatter import (
     format_ts_ns,
 )
 from flightlog.sdk.model_info import describe_model
-from flightlog.sdk.processors import Processor, Redactor, run_processors
+from flightlog.sdk.processors import LevelFilter, Processor, Redactor, Sampler, run_processors
 from flightlog.sdk.progress import Progress, ProgressTracker
 from flightlog.sdk.rotating import RotationPolicy
 from flightlog.sdk.run_writer import (
@@ -128,7 +128,13 @@ class Run:
         self.status = RunStatus.RUNNING
         active = active_configuration()
         if processors is None:
-            processors = active.processors if active is not None else (Redactor(),)
+            # A run's records are its metrics, the source of its curves and summary: the
+            # configured sampling and level filter thin log events, never those records.
+            processors = (
+                tuple(p for p in active.processors if not isinstance(p, Sampler | LevelFilter))
+                if active is not None
+                else (Redactor(),)
+            )
         ship = None
         self._shipper = active.shipper if active is not None else None
         if active is not None and active.shipper is not None:
