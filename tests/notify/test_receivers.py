@@ -6,6 +6,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -48,6 +49,15 @@ def service(tmp_path: Path, receivers: list[dict], **route: object) -> NotifySer
     )
     svc.start()
     return svc
+
+
+def email_parts(message: Any) -> dict[str, str]:
+    """The decoded text of each part of a received email, by content type."""
+    return {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
 
 
 def alert(**labels: str) -> Alert:
@@ -171,7 +181,9 @@ def test_email_arrives_at_real_smtp_server(tmp_path: Path) -> None:
     assert received, "no email arrived"
     assert received[0]["To"] == "oncall@example.com"
     assert received[0]["Subject"] == "[FIRING:1] HighErrorRate"
-    assert "Runbook: http://runbook/x" in received[0].get_payload()
+    parts = email_parts(received[0])
+    assert "Runbook: http://runbook/x" in parts["text/plain"]
+    assert '<a href="http://runbook/x">Runbook</a>' in parts["text/html"]
 
 
 def test_email_over_starttls(tmp_path: Path) -> None:
@@ -357,3 +369,126 @@ def test_client_errors_are_not_retried(tmp_path: Path, status: int) -> None:
     given_up = count("flightlog_notifications_failed_total") - before[0]
     attempts = count("flightlog_notification_attempts_failed_total") - before[1]
     assert given_up >= 1 and attempts == given_up
+
+
+def _smtp_with_auth(mechanisms: dict[str, Any]) -> tuple[Any, int, list]:
+    """An aiosmtpd server that offers only the given AUTH mechanisms (handler methods)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received: list = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+            received.append(message)
+
+    for name, method in mechanisms.items():
+        setattr(Collect, "auth_" + name.replace("-", "__"), method)
+    port = free_port()
+    controller = Controller(
+        Collect(),
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        auth_required=True,
+        auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in mechanisms],
+    )
+    controller.start()
+    return controller, port, received
+
+
+def _wait(received: list) -> None:
+    deadline = time.monotonic() + 10
+    while not received:
+        assert time.monotonic() < deadline, "no email arrived"
+        time.sleep(0.02)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_auth_identity_is_sent_with_plain(tmp_path: Path) -> None:
+    """global.smtp_auth_identity is the PLAIN authorization identity, as in Alertmanager."""
+    from base64 import b64decode
+
+    from aiosmtpd.smtp import AuthResult
+
+    seen: list[bytes] = []
+
+    async def plain(self, server, args):  # type: ignore[no-untyped-def]
+        seen.append(b64decode(args[1]))
+        return AuthResult(success=True)
+
+    controller, port, received = _smtp_with_auth({"PLAIN": plain})
+    (tmp_path / "pw").write_text("s3cret\n")
+    try:
+        config = load_alerting_config(
+            {
+                "global": {
+                    "smtp_from": "fl@b.c",
+                    "smtp_smarthost": f"127.0.0.1:{port}",
+                    "smtp_require_tls": False,
+                    "smtp_auth_username": "bot",
+                    "smtp_auth_password_file": str(tmp_path / "pw"),
+                    "smtp_auth_identity": "ops",
+                },
+                "route": {"receiver": "mail", "group_wait": "0s"},
+                "receivers": [{"name": "mail", "email_configs": [{"to": "a@b.c"}]}],
+            }
+        )
+        assert config.warnings == ()
+        svc = NotifyService(config, tmp_path / "state", metrics=METRICS, retry=FAST_RETRY)
+        svc.start()
+        try:
+            svc.put([alert()])
+            _wait(received)
+        finally:
+            svc.stop()
+    finally:
+        controller.stop()
+    assert seen == [b"ops\x00bot\x00s3cret"]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_auth_secret_logs_in_with_cram_md5(tmp_path: Path) -> None:
+    """With auth_secret and a server offering CRAM-MD5, the login is CRAM-MD5 over that secret."""
+    import hmac
+
+    from aiosmtpd.smtp import AuthResult
+
+    challenge = b"<1896.697170952@flightlog.test>"
+    answers: list[bytes] = []
+
+    async def cram_md5(self, server, args):  # type: ignore[no-untyped-def]
+        answer = await server.challenge_auth(challenge)
+        answers.append(answer)
+        user, digest = answer.split(b" ")
+        expected = hmac.new(b"cram-secret", challenge, "md5").hexdigest().encode()
+        return AuthResult(success=user == b"bot" and digest == expected)
+
+    controller, port, received = _smtp_with_auth({"CRAM-MD5": cram_md5})
+    try:
+        svc = service(
+            tmp_path,
+            [
+                {
+                    "name": "mail",
+                    "email_configs": [
+                        {
+                            "to": "a@b.c",
+                            "from": "fl@b.c",
+                            "smarthost": f"127.0.0.1:{port}",
+                            "require_tls": False,
+                            "auth_username": "bot",
+                            "auth_secret": "cram-secret",
+                        }
+                    ],
+                }
+            ],
+        )
+        try:
+            svc.put([alert()])
+            _wait(received)
+        finally:
+            svc.stop()
+    finally:
+        controller.stop()
+    assert answers and answers[0].startswith(b"bot ")

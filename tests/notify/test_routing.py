@@ -105,7 +105,7 @@ def test_group_key_names_route_path() -> None:
         ({"route": {"receiver": "a", "matchers": ["a=~("]}, "receivers": [{"name": "a"}]}, "regex"),
         (
             {"route": {"receiver": "a"}, "receivers": [{"name": "a", "webhook_configs": [{}]}]},
-            "`url` is required",
+            "one of `url` or `url_file` is required",
         ),
         ({"receivers": [{"name": "a"}]}, "alerting.route is missing"),
         (

@@ -4,7 +4,9 @@ Pydantic models check the document at the edge (unknown keys are errors with the
 ``load_alerting_config`` turns it into frozen dataclasses: a routing tree whose children
 inherit their parent's receiver, ``group_by`` and timers, the receivers with their
 integrations, and inhibit rules. Keys Alertmanager knows but flightlog does not implement
-(``templates``, ``time_intervals`` ...) are kept as warnings, never silently ignored.
+(``templates``, ``time_intervals``, ``global.http_config``, an integration's options it
+does not read ...) are kept as warnings, never silently ignored. What each integration
+reads, and its defaults from ``global:``, are in ``flightlog.notify.integrations``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from flightlog.errors import ConfigError
 from flightlog.model import LabelMatcher, MatchOp
+from flightlog.notify.integrations import INTEGRATION_KINDS, Integration, build_integrations
 from flightlog.notify.matchers import format_matcher, parse_matchers
 from flightlog.rules.durations import parse_duration
 
@@ -33,18 +36,6 @@ __all__ = [
 DEFAULT_GROUP_WAIT_S = 30.0
 DEFAULT_GROUP_INTERVAL_S = 300.0
 DEFAULT_REPEAT_INTERVAL_S = 4 * 3600.0
-DEFAULT_TIMEOUT_S = 10.0
-PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
-
-# Integration kinds; the last is flightlog's extension for forwarding to an Alertmanager.
-INTEGRATION_KINDS = ("webhook", "slack", "pagerduty", "email", "alertmanager")
-_SEND_RESOLVED_DEFAULT = {
-    "webhook": True,
-    "slack": False,
-    "pagerduty": True,
-    "email": False,
-    "alertmanager": True,
-}
 
 
 class _Strict(BaseModel):
@@ -58,20 +49,54 @@ class _Global(_Strict):
     smtp_hello: str | None = None
     smtp_auth_username: str | None = None
     smtp_auth_password: str | None = None
-    smtp_require_tls: bool = True
-    slack_api_url: str | None = None
-    pagerduty_url: str | None = None
-    http_config: dict[str, Any] | None = None
-    # Accepted for paste-compatibility, reported as unsupported.
-    opsgenie_api_url: str | None = None
-    wechat_api_url: str | None = None
-    victorops_api_url: str | None = None
-    telegram_api_url: str | None = None
-    webex_api_url: str | None = None
+    smtp_auth_password_file: str | None = None
     smtp_auth_identity: str | None = None
     smtp_auth_secret: str | None = None
+    smtp_require_tls: bool = True
+    slack_api_url: str | None = None
     slack_api_url_file: str | None = None
-    opsgenie_api_key: str | None = None
+    pagerduty_url: str | None = None
+    # Alertmanager's other global keys: accepted so a pasted file loads, reported as ignored.
+    http_config: Any = None
+    smtp_tls_config: Any = None
+    smtp_force_implicit_tls: Any = None
+    opsgenie_api_url: Any = None
+    opsgenie_api_key: Any = None
+    opsgenie_api_key_file: Any = None
+    wechat_api_url: Any = None
+    wechat_api_secret: Any = None
+    wechat_api_corp_id: Any = None
+    victorops_api_url: Any = None
+    victorops_api_key: Any = None
+    victorops_api_key_file: Any = None
+    telegram_api_url: Any = None
+    webex_api_url: Any = None
+    jira_api_url: Any = None
+    rocketchat_api_url: Any = None
+    rocketchat_token: Any = None
+    rocketchat_token_file: Any = None
+    rocketchat_token_id: Any = None
+    rocketchat_token_id_file: Any = None
+
+
+# The global keys flightlog reads; every other one that is set is reported as ignored.
+_GLOBAL_IMPLEMENTED = frozenset(
+    {
+        "resolve_timeout",
+        "smtp_from",
+        "smtp_smarthost",
+        "smtp_hello",
+        "smtp_auth_username",
+        "smtp_auth_password",
+        "smtp_auth_password_file",
+        "smtp_auth_identity",
+        "smtp_auth_secret",
+        "smtp_require_tls",
+        "slack_api_url",
+        "slack_api_url_file",
+        "pagerduty_url",
+    }
+)
 
 
 class _Route(_Strict):
@@ -103,15 +128,19 @@ class _Receiver(_Strict):
     pagerduty_configs: list[_Integration] = []
     email_configs: list[_Integration] = []
     alertmanager_configs: list[_Integration] = []
-    opsgenie_configs: list[dict[str, Any]] | None = None
-    pushover_configs: list[dict[str, Any]] | None = None
-    victorops_configs: list[dict[str, Any]] | None = None
-    wechat_configs: list[dict[str, Any]] | None = None
-    telegram_configs: list[dict[str, Any]] | None = None
-    sns_configs: list[dict[str, Any]] | None = None
-    webex_configs: list[dict[str, Any]] | None = None
-    discord_configs: list[dict[str, Any]] | None = None
-    msteams_configs: list[dict[str, Any]] | None = None
+    # Alertmanager's other integrations: accepted, reported as ignored.
+    opsgenie_configs: Any = None
+    pushover_configs: Any = None
+    victorops_configs: Any = None
+    wechat_configs: Any = None
+    telegram_configs: Any = None
+    sns_configs: Any = None
+    webex_configs: Any = None
+    discord_configs: Any = None
+    msteams_configs: Any = None
+    msteamsv2_configs: Any = None
+    jira_configs: Any = None
+    rocketchat_configs: Any = None
 
 
 class _Inhibit(_Strict):
@@ -129,26 +158,11 @@ class _Document(_Strict):
     route: _Route | None = None
     receivers: list[_Receiver] = []
     inhibit_rules: list[_Inhibit] = []
-    templates: list[str] | None = None
-    time_intervals: list[dict[str, Any]] | None = None
-    mute_time_intervals: list[dict[str, Any]] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Integration:
-    """One notifier of a receiver (``webhook``, ``slack``, ...), with its options as written."""
-
-    receiver: str
-    kind: str
-    index: int
-    options: Mapping[str, Any]
-    send_resolved: bool
-    timeout_s: float
-
-    @property
-    def key(self) -> str:
-        """Identity in the notification log: ``receiver/kind/index``."""
-        return f"{self.receiver}/{self.kind}/{self.index}"
+    # Alertmanager's other top-level keys: accepted, reported as ignored.
+    templates: Any = None
+    time_intervals: Any = None
+    mute_time_intervals: Any = None
+    tracing: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,69 +299,21 @@ def _build_route(raw: _Route, parent: Route | None, path: str, warnings: list[st
 
 
 def _integrations(raw: _Receiver, glob: _Global, warnings: list[str]) -> tuple[Integration, ...]:
-    out: list[Integration] = []
-    for kind in INTEGRATION_KINDS:
-        for index, item in enumerate(getattr(raw, f"{kind}_configs")):
-            options: dict[str, Any] = dict(item.model_extra or {})
-            where = f"alerting.receivers[{raw.name}].{kind}_configs[{index}]"
-            if kind == "webhook" and not options.get("url") and not options.get("url_file"):
-                raise ConfigError(f"{where}: `url` is required")
-            if kind == "slack":
-                options.setdefault("api_url", glob.slack_api_url)
-                if not options.get("api_url"):
-                    raise ConfigError(
-                        f"{where}: `api_url` is required (or set global.slack_api_url)"
-                    )
-            if kind == "pagerduty":
-                options.setdefault("url", glob.pagerduty_url or PAGERDUTY_URL)
-                if not options.get("routing_key") and not options.get("service_key"):
-                    raise ConfigError(f"{where}: `routing_key` is required")
-            if kind == "email":
-                options.setdefault("from", glob.smtp_from)
-                options.setdefault("smarthost", glob.smtp_smarthost)
-                options.setdefault("auth_username", glob.smtp_auth_username)
-                options.setdefault("auth_password", glob.smtp_auth_password)
-                options.setdefault("require_tls", glob.smtp_require_tls)
-                options.setdefault("hello", glob.smtp_hello or "localhost")
-                for needed in ("to", "from", "smarthost"):
-                    if not options.get(needed):
-                        raise ConfigError(f"{where}: `{needed}` is required")
-            if kind == "alertmanager" and not options.get("url"):
-                raise ConfigError(f"{where}: `url` of the Alertmanager is required")
-            if options.get("http_config"):
-                warnings.append(f"{where}.http_config is not supported by flightlog and is ignored")
-            send_resolved = item.send_resolved
-            timeout_s = (
-                parse_duration(item.timeout) if item.timeout is not None else DEFAULT_TIMEOUT_S
-            )
-            out.append(
-                Integration(
-                    receiver=raw.name,
-                    kind=kind,
-                    index=index,
-                    options=options,
-                    send_resolved=_SEND_RESOLVED_DEFAULT[kind]
-                    if send_resolved is None
-                    else send_resolved,
-                    timeout_s=timeout_s,
-                )
-            )
-    for unsupported in (
-        "opsgenie",
-        "pushover",
-        "victorops",
-        "wechat",
-        "telegram",
-        "sns",
-        "webex",
-        "discord",
-        "msteams",
-    ):
-        if getattr(raw, f"{unsupported}_configs"):
+    configs = {
+        kind: [
+            (dict(item.model_extra or {}), item.send_resolved, item.timeout)
+            for item in getattr(raw, f"{kind}_configs")
+        ]
+        for kind in INTEGRATION_KINDS
+    }
+    out = build_integrations(raw.name, configs, glob.model_dump(), warnings)
+    for name in sorted(raw.model_fields_set):
+        kind = name.removesuffix("_configs")
+        if name.endswith("_configs") and kind not in INTEGRATION_KINDS and getattr(raw, name):
             warnings.append(
-                f"alerting.receivers[{raw.name}].{unsupported}_configs is not supported by flightlog and is ignored"
+                f"alerting.receivers[{raw.name}].{name} is not supported by flightlog and is ignored"
             )
-    return tuple(out)
+    return out
 
 
 def _format_pydantic(exc: pydantic.ValidationError) -> str:
@@ -371,17 +337,11 @@ def load_alerting_config(document: Mapping[str, Any] | None) -> AlertingConfig:
     except pydantic.ValidationError as exc:
         raise ConfigError(_format_pydantic(exc)) from exc
     warnings: list[str] = []
-    for key in ("templates", "time_intervals", "mute_time_intervals"):
-        if getattr(parsed, key):
+    for key in sorted(parsed.model_fields_set - {"global_", "route", "receivers", "inhibit_rules"}):
+        if getattr(parsed, key) is not None:
             warnings.append(f"alerting.{key} is not supported by flightlog and is ignored")
-    for key in (
-        "opsgenie_api_url",
-        "wechat_api_url",
-        "victorops_api_url",
-        "telegram_api_url",
-        "webex_api_url",
-    ):
-        if getattr(parsed.global_, key):
+    for key in sorted(parsed.global_.model_fields_set - _GLOBAL_IMPLEMENTED):
+        if getattr(parsed.global_, key) is not None:
             warnings.append(f"alerting.global.{key} is not supported by flightlog and is ignored")
     if parsed.route is None:
         raise ConfigError("alerting.route is missing: add `route: {receiver: <name>}`")

@@ -2,6 +2,9 @@
 
 The ``dedup_key`` is the SHA-256 of the group key (as Alertmanager computes it), so the
 same group maps to the same incident across restarts and the resolve closes it.
+``description``, ``client``, ``client_url``, ``severity``, ``class``, ``component``,
+``group``, ``source`` and every value of ``details`` are templates
+(``flightlog.notify.templates``), defaulting to Alertmanager's ``pagerduty.default.*``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,14 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
-from flightlog.notify.receivers import text
 from flightlog.notify.receivers.failure import post_json
+from flightlog.notify.receivers.secrets import read_secret
+from flightlog.notify.templates import (
+    TEMPLATED_OPTIONS,
+    NotificationData,
+    render_field,
+    render_text,
+)
 from flightlog.rules.alert import AlertStatus
 
 if TYPE_CHECKING:
@@ -30,28 +39,39 @@ def payload(notification: Notification, external_url: str) -> dict[str, object]:
     options = notification.integration.options
     firing = notification.status is AlertStatus.FIRING
     body: dict[str, object] = {
-        "routing_key": str(options.get("routing_key") or options.get("service_key")),
+        "routing_key": read_secret(options, "routing_key", required=False)
+        or read_secret(options, "service_key"),
         "event_action": "trigger" if firing else "resolve",
         "dedup_key": dedup_key(notification.group_key),
     }
     if not firing:
         return body
-    common = notification.alerts[0].labels if notification.alerts else {}
-    severity = str(options.get("severity") or common.get("severity") or "error").lower()
-    body["payload"] = {
-        "summary": str(options.get("description") or text.title(notification))[:1024],
-        "source": str(options.get("client") or "flightlog"),
+    data = NotificationData.of(notification, external_url)
+
+    def field(name: str) -> str:
+        return render_field(
+            notification, external_url, name, TEMPLATED_OPTIONS["pagerduty"][name], data
+        )
+
+    first = notification.alerts[0].labels if notification.alerts else {}
+    severity = (field("severity") or first.get("severity") or "error").lower()
+    details: dict[str, object] = {"firing": data.body, "num_firing": len(data.firing)}
+    for key, template in dict(options.get("details") or {}).items():
+        where = f"{notification.integration.key}.details.{key}"
+        details[str(key)] = render_text(str(template), "", data, where)
+    event: dict[str, object] = {
+        "summary": field("description")[:1024],
+        "source": field("source"),
         "severity": severity if severity in _SEVERITIES else "error",
-        "custom_details": {
-            "firing": text.body(notification),
-            "num_firing": sum(
-                1 for a in notification.alerts if a.status_at(notification.at) is AlertStatus.FIRING
-            ),
-            **{str(k): str(v) for k, v in dict(options.get("details") or {}).items()},
-        },
+        "custom_details": details,
     }
-    body["client"] = str(options.get("client") or "flightlog")
-    body["client_url"] = str(options.get("client_url") or external_url)
+    for optional in ("class", "component", "group"):
+        value = field(optional)
+        if value:
+            event[optional] = value
+    body["payload"] = event
+    body["client"] = field("client")
+    body["client_url"] = field("client_url")
     links = [
         {"href": a.generator_url, "text": "Query in flightlog"}
         for a in notification.alerts[:1]

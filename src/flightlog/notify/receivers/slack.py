@@ -1,12 +1,18 @@
-"""Slack incoming-webhook integration: one attachment per notification, coloured by status."""
+"""Slack incoming-webhook integration: one attachment per notification, coloured by status.
+
+``title``, ``title_link``, ``text``, ``pretext``, ``fallback``, ``footer``, ``color``,
+``channel``, ``username``, ``icon_emoji`` and ``icon_url`` are templates
+(``flightlog.notify.templates``), defaulting to Alertmanager's ``slack.default.*``.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
-from flightlog.notify.receivers import text
 from flightlog.notify.receivers.failure import post_json
+from flightlog.notify.receivers.secrets import read_secret
+from flightlog.notify.templates import TEMPLATED_OPTIONS, NotificationData, render_field
 from flightlog.rules.alert import AlertStatus
 
 if TYPE_CHECKING:
@@ -16,40 +22,41 @@ __all__ = ["payload", "send"]
 
 
 def payload(notification: Notification, external_url: str) -> dict[str, object]:
-    options = notification.integration.options
+    data = NotificationData.of(notification, external_url)
+
+    def field(name: str) -> str:
+        return render_field(
+            notification, external_url, name, TEMPLATED_OPTIONS["slack"][name], data
+        )
+
     firing = notification.status is AlertStatus.FIRING
-    title = str(options.get("title") or text.title(notification))
     runbooks = [
         a.annotations.get("runbook_url")
         for a in notification.alerts
         if a.annotations.get("runbook_url")
     ]
-    body: dict[str, object] = {
-        "attachments": [
-            {
-                "title": title,
-                "title_link": str(options.get("title_link") or external_url),
-                "text": str(options.get("text") or text.body(notification)),
-                "fallback": title,
-                "color": str(options.get("color") or ("danger" if firing else "good")),
-                "actions": [
-                    {"type": "button", "text": "Runbook", "url": url} for url in runbooks[:1]
-                ],
-            }
-        ]
+    attachment: dict[str, object] = {
+        "title": field("title"),
+        "title_link": field("title_link"),
+        "text": field("text"),
+        "fallback": field("fallback"),
+        "color": field("color") or ("danger" if firing else "good"),
+        "actions": [{"type": "button", "text": "Runbook", "url": url} for url in runbooks[:1]],
     }
+    for optional in ("pretext", "footer"):
+        value = field(optional)
+        if value:
+            attachment[optional] = value
+    body: dict[str, object] = {"attachments": [attachment]}
     for key in ("channel", "username", "icon_emoji", "icon_url"):
-        if options.get(key):
-            body[key] = str(options[key])
+        value = field(key)
+        if value:
+            body[key] = value
     return body
 
 
 def send(
     notification: Notification, external_url: str, timeout_s: float, client: httpx.Client
 ) -> None:
-    post_json(
-        client,
-        str(notification.integration.options["api_url"]),
-        payload(notification, external_url),
-        timeout_s,
-    )
+    url = read_secret(notification.integration.options, "api_url")
+    post_json(client, url, payload(notification, external_url), timeout_s)

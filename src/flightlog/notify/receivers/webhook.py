@@ -6,21 +6,13 @@ from typing import TYPE_CHECKING
 
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers.failure import post_json
+from flightlog.notify.receivers.secrets import read_secret
+from flightlog.notify.templates import common
 
 if TYPE_CHECKING:
     import httpx  # annotations only: importing httpx pulls in rich (~0.3 s of server start)
 
-__all__ = ["common", "payload", "send"]
-
-
-def common(values: list[dict[str, str]]) -> dict[str, str]:
-    """The key/value pairs every mapping shares."""
-    if not values:
-        return {}
-    shared = dict(values[0])
-    for other in values[1:]:
-        shared = {k: v for k, v in shared.items() if other.get(k) == v}
-    return shared
+__all__ = ["payload", "send"]
 
 
 def payload(notification: Notification, external_url: str) -> dict[str, object]:
@@ -47,9 +39,5 @@ def payload(notification: Notification, external_url: str) -> dict[str, object]:
 def send(
     notification: Notification, external_url: str, timeout_s: float, client: httpx.Client
 ) -> None:
-    post_json(
-        client,
-        str(notification.integration.options["url"]),
-        payload(notification, external_url),
-        timeout_s,
-    )
+    url = read_secret(notification.integration.options, "url")
+    post_json(client, url, payload(notification, external_url), timeout_s)
