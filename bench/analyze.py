@@ -10,14 +10,15 @@ Generates (once, deterministic) a Keras-style and a Hugging-Face-style training 
   one ``re.search`` per metric per line (``hf/search-per-metric``, the literal script);
 - checks both produced the same points;
 - measures the parser's memory in a fresh subprocess: peak RSS growth over the
-  interpreter after imports (ru_maxrss), and the tracemalloc peak, against the file size.
+  interpreter after imports (VmHWM), and the tracemalloc peak, against the file size.
 
     .venv/bin/python bench/analyze.py              # 1,000,000 lines each
     .venv/bin/python bench/analyze.py --lines 100000
 
-Targets (issue 4): >= 500,000 lines/s, >= 3x the per-line loop, memory <= 2x file size.
-Both wall time and process CPU time are printed: on a shared machine the CPU time is
-the stable measure of the parser's cost; runs are interleaved and the best of --repeat kept.
+Targets (issue 4): >= 500,000 lines/s, >= 3x the per-line loop, memory <= 2x file size,
+judged on wall time (lines per second as a user waits for them), which is printed
+first. Process CPU time is printed beside it: on a shared machine it is the steadier
+measure of the parser's own cost. Runs are interleaved and the best of --repeat kept.
 """
 
 from __future__ import annotations
@@ -176,20 +177,23 @@ def ours(path: Path, format_name: str) -> int:
     )
 
 
+# Peak RSS is the process's VmHWM, not getrusage's ru_maxrss: a child started from this
+# (big) process inherits the parent's peak in ru_maxrss across fork/exec, so the growth
+# would count the parent's memory once the parent has parsed a log itself.
 _MEMORY_PROBE = """
-import resource, sys, tracemalloc
+import sys, tracemalloc
 from pathlib import Path
 sys.path.insert(0, {bench!r})
 from flightlog.analyze.parse import parse_path
 import analyze as bench
-def rss_mb():
+def status_mb(key):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
-base = rss_mb()
+base = status_mb("VmRSS")
 bench.ours(Path({path!r}), {fmt!r})
-peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+peak_rss = status_mb("VmHWM") - base
 tracemalloc.start()
 bench.ours(Path({path!r}), {fmt!r})
 traced = tracemalloc.get_traced_memory()[1] / 2**20
@@ -275,7 +279,8 @@ def main() -> None:
         for r in results
     )
     print(
-        "targets (>= 500,000 lines per CPU-second, >= 3x CPU, memory <= 2x file):",
+        "targets (>= 500,000 lines/s wall, >= 3x the per-line loop's wall time,"
+        " memory <= 2x file):",
         "met" if ok else "NOT met",
     )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

@@ -1,9 +1,9 @@
 """Parsing a whole log: detection, chunked reading, error-signature scanning.
 
-``parse_path`` and ``parse_text`` return a ``ParsedLog``. Each chunk is scanned for error
-signatures first; when it has hits, the chunk is fed to the parser in pieces cut at those
-lines, so each error is pinned to the last step logged before it and to the run it
-happened in.
+``parse_path`` and ``parse_text`` return a ``ParsedLog``. Each chunk goes through the
+parser's ``feed_scanning``, which finds the error-signature lines in it and pins each to
+the last step logged before it and to the run it happened in (by default by feeding the
+chunk in pieces cut at those lines; see ``flightlog.analyze.formats.base``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 
 from flightlog.analyze.formats import PARSERS, FormatParser, detect_format
 from flightlog.analyze.reading import iter_text_chunks, normalize, open_log, read_sample
-from flightlog.analyze.signatures import find_signatures
 from flightlog.analyze.table import ErrorLine, ParsedLog
 from flightlog.errors import AnalyzeError
 
@@ -30,13 +29,6 @@ def make_parser(format_name: str, run_name: str) -> FormatParser:
     return parser_class(run_name)
 
 
-def _current_run(parser: FormatParser) -> str:
-    sink = getattr(parser, "sink", None)
-    if sink is not None:
-        return sink.last_builder.current.run
-    return parser.builder.current.run
-
-
 class LogReader:
     """Feeds text chunks to a parser and collects error lines; usable incrementally."""
 
@@ -46,24 +38,18 @@ class LogReader:
         self.line_count = 0
 
     def feed(self, chunk: str) -> None:
-        hits = find_signatures(chunk) if chunk else []
-        position = 0
         lines_before = self.line_count
-        for hit in hits:
-            if hit.position > position:
-                self.parser.feed(chunk[position : hit.position])
-                position = hit.position
+        for found in self.parser.feed_scanning(chunk):
             self.errors.append(
                 ErrorLine(
-                    signature=hit.signature.name,
-                    run=_current_run(self.parser),
-                    line_number=lines_before + chunk.count("\n", 0, hit.position) + 1,
-                    text=hit.line,
-                    step=self.parser.last_step,
-                    details=tuple(hit.details.items()),
+                    signature=found.hit.signature.name,
+                    run=found.run,
+                    line_number=lines_before + found.line_index + 1,
+                    text=found.hit.line,
+                    step=found.step,
+                    details=tuple(found.hit.details.items()),
                 )
             )
-        self.parser.feed(chunk[position:] if position else chunk)
         self.line_count = self.parser.lines
 
     def finish(self) -> ParsedLog:

@@ -17,9 +17,19 @@ ranks) out of the matching line, a severity and a hint saying what to try.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
-__all__ = ["SIGNATURES", "Signature", "SignatureHit", "find_signatures"]
+__all__ = [
+    "SIGNATURES",
+    "Signature",
+    "SignatureHit",
+    "could_match",
+    "find_signatures",
+    "find_signatures_in_lines",
+]
 
 
 @dataclass(frozen=True)
@@ -154,3 +164,20 @@ def find_signatures(text: str) -> list[SignatureHit]:
                 position = text.find(needle, start + len(line) + 1)
     # one failure is often reported twice on one line (OOM: 'out of memory' + 'OutOfMemoryError')
     return sorted(hits.values(), key=lambda hit: hit.position)
+
+
+def find_signatures_in_lines(lines: Sequence[str]) -> list[tuple[int, SignatureHit]]:
+    """Every hit in ``lines`` (each without its newline) as ``(line index, hit)``; the
+    hit's ``position`` is then the offset in the lines joined by newlines."""
+    if not lines:
+        return []
+    hits = find_signatures("\n".join(lines))
+    if not hits:
+        return []
+    starts = [0, *accumulate(len(line) + 1 for line in lines)]
+    return [(bisect_right(starts, hit.position) - 1, hit) for hit in hits]
+
+
+def could_match(text: str) -> bool:
+    """Whether ``text`` holds any signature's needle (so a line made of it may be an error)."""
+    return any(needle in text for signature in SIGNATURES for needle in signature.needles)

@@ -2,8 +2,10 @@
 
 A parsed log is a ``ParsedLog``: its detected format and one ``RunTable`` per run found in
 it. A run holds its metric curves as ``Series`` — one per (split, metric) — stored
-columnar (parallel lists of step, epoch, value, time) because parsers add hundreds of
-thousands of points per second and a Python object per point would dominate the cost.
+columnar (parallel arrays of step, epoch, value, time; whole numpy blocks from the bulk
+parsers, their step and epoch columns shared between the series of one block) because
+parsers add millions of points per second and a Python object per point would dominate
+the cost and the memory.
 ``RunTable.tidy_rows()`` gives the tidy view, one ``TidyRow`` per point:
 ``(run, step, epoch, split, metric, value, time)``.
 
@@ -20,8 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
+
 __all__ = [
     "SPLITS",
+    "Block",
     "ErrorLine",
     "ParsedLog",
     "RunBuilder",
@@ -119,9 +124,15 @@ class Series:
     Columns are ``array`` objects (8 bytes a point) because a large log holds millions
     of points: ``steps`` (unknown = None in the accessors), ``values``, and ``epochs`` /
     ``times`` which are only allocated once a point carries one (NaN = unknown).
+
+    The bulk parsers append whole blocks with ``extend_block``: numpy columns kept as
+    they are, the steps and epochs columns shared by every series of one block (a
+    Trainer dict's three metrics are one block), so parsing costs no copy and no
+    growth of the arrays. The blocks are merged into the arrays the first time a point
+    is read or appended one by one.
     """
 
-    __slots__ = ("_epochs", "_steps", "_times", "_values", "metric", "split")
+    __slots__ = ("_blocks", "_epochs", "_steps", "_times", "_values", "metric", "split")
 
     def __init__(self, split: str, metric: str) -> None:
         self.split = split
@@ -130,9 +141,10 @@ class Series:
         self._values = array("d")
         self._epochs: array[float] | None = None
         self._times: array[float] | None = None
+        self._blocks: list[Block] = []
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._values) + sum(len(block.values) for block in self._blocks)
 
     def __repr__(self) -> str:
         return f"Series({self.split!r}, {self.metric!r}, {len(self)} points)"
@@ -140,6 +152,8 @@ class Series:
     def append(
         self, step: int | None, epoch: float | None, value: float, time: float | None
     ) -> None:
+        if self._blocks:
+            self._merge_blocks()
         if epoch is not None and self._epochs is None:
             self._epochs = array("d", [math.nan]) * len(self._values)
         if time is not None and self._times is None:
@@ -168,43 +182,61 @@ class Series:
                 None if times is None else times[index],
             )
 
-    def extend_arrays(
-        self, steps: array[int], values: array[float], epochs: array[float] | None = None
-    ) -> None:
-        """Append whole columns at C speed (the bulk parsers' path); no times."""
-        count = len(values)
-        if epochs is not None and self._epochs is None:
+    def extend_block(self, block: Block) -> None:
+        """Append a block of points (no copy: the block's columns are kept, and may be
+        shared with other series; nobody may write to them afterwards)."""
+        if len(block.values):
+            self._blocks.append(block)
+
+    def _merge_blocks(self) -> None:
+        blocks, self._blocks = self._blocks, []
+        if self._epochs is None and any(block.epochs is not None for block in blocks):
             self._epochs = array("d", [math.nan]) * len(self._values)
-        self._steps.extend(steps)
-        self._values.extend(values)
-        if self._epochs is not None:
-            self._epochs.extend(epochs if epochs is not None else array("d", [math.nan]) * count)
-        if self._times is not None:
-            self._times.extend(array("d", [math.nan]) * count)
+        for block in blocks:
+            count = len(block.values)
+            self._steps.frombytes(np.ascontiguousarray(block.steps, dtype=np.int64).tobytes())
+            self._values.frombytes(np.ascontiguousarray(block.values, dtype=np.float64).tobytes())
+            if self._epochs is not None:
+                if block.epochs is None:
+                    self._epochs.extend(array("d", [math.nan]) * count)
+                else:
+                    self._epochs.frombytes(
+                        np.ascontiguousarray(block.epochs, dtype=np.float64).tobytes()
+                    )
+            if self._times is not None:
+                self._times.extend(array("d", [math.nan]) * count)
 
     @property
     def values(self) -> array[float]:
+        if self._blocks:
+            self._merge_blocks()
         return self._values
 
     @property
     def steps(self) -> list[int | None]:
+        if self._blocks:
+            self._merge_blocks()
         return [None if s == _NO_STEP else s for s in self._steps]
 
     @property
     def epochs(self) -> list[float | None]:
+        if self._blocks:
+            self._merge_blocks()
         if self._epochs is None:
             return [None] * len(self._values)
         return [None if math.isnan(e) else e for e in self._epochs]
 
     @property
     def times(self) -> list[float | None]:
+        if self._blocks:
+            self._merge_blocks()
         if self._times is None:
             return [None] * len(self._values)
         return [None if math.isnan(t) else t for t in self._times]
 
     @property
     def has_epochs(self) -> bool:
-        return self._epochs is not None
+        return self._epochs is not None or any(b.epochs is not None for b in self._blocks)
 
     @property
     def has_times(self) -> bool:
@@ -212,10 +244,12 @@ class Series:
 
     def points(self) -> list[tuple[int | None, float]]:
         """``[(step, value), ...]`` in log order."""
-        return list(zip(self.steps, self._values, strict=True))
+        return list(zip(self.steps, self.values, strict=True))
 
     def finite_points(self) -> list[tuple[int, float]]:
         """Points with a known step and a finite value, as the diagnoses need them."""
+        if self._blocks:
+            self._merge_blocks()
         isfinite = math.isfinite
         return [
             (s, v)
@@ -225,12 +259,23 @@ class Series:
 
     def reorder(self, order: list[int]) -> None:
         """Put the points in ``order`` (a permutation of their indices)."""
+        if self._blocks:
+            self._merge_blocks()
         self._steps = array("q", [self._steps[i] for i in order])
         self._values = array("d", [self._values[i] for i in order])
         if self._epochs is not None:
             self._epochs = array("d", [self._epochs[i] for i in order])
         if self._times is not None:
             self._times = array("d", [self._times[i] for i in order])
+
+
+class Block(NamedTuple):
+    """Points added in bulk: numpy columns of one length (steps int64, values and
+    epochs float64, epochs None when the log gave none)."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    epochs: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +371,8 @@ class RunBuilder:
         """Start a new run when ``step`` is below the last step seen (a restart)."""
         if step is None:
             return
+        if self._current is None:
+            self.new_run()  # now, so that creating it on the first point keeps this step
         if self.split_restarts and self._last_step is not None and step < self._last_step:
             self.new_run()
         self._last_step = step

@@ -214,6 +214,10 @@ class JsonLinesParser(FormatParser):
     def last_step(self) -> int | None:
         return self.sink.last_builder._last_step
 
+    @property
+    def current_run(self) -> str:
+        return self.sink.last_builder.current.run
+
     def _feed(self, text: str) -> None:
         loads = orjson.loads
         add = self.sink.add_record
