@@ -338,3 +338,78 @@ def test_public_names_resolve() -> None:
         assert getattr(monitor, name) is not None
     with pytest.raises(AttributeError):
         _ = monitor.not_a_name
+
+
+def _sampling_monitor(name: str) -> tuple[ModelMonitor, _ListHandler]:
+    """A monitor logging every prediction to a list."""
+    handler = _ListHandler()
+    logger = logging.getLogger(f"tests.monitor.track.{name}")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    monitor = ModelMonitor(
+        "m", "1", registry=CollectorRegistry(), prediction_logger=PredictionLogger(1.0, logger)
+    )
+    return monitor, handler
+
+
+def test_track_logs_the_first_argument_and_the_return_value() -> None:
+    """@track logs a mapping argument as the features and the return value as the prediction."""
+    monitor, handler = _sampling_monitor("plain")
+
+    @monitor.track
+    def predict(features: dict[str, object]) -> int:
+        return int(features["age"] > 40)  # type: ignore[operator]
+
+    assert predict({"age": 52, "country": "DE"}) == 1
+    (record,) = handler.records
+    assert record.features == {"age": 52, "country": "DE"}
+    assert record.prediction == 1 and record.status == "ok"
+
+
+def test_track_skips_self_and_summarises_an_array_input() -> None:
+    """On a method the argument after self is read; a vector is summarised under 'input'."""
+    monitor, handler = _sampling_monitor("method")
+
+    class Model:
+        @monitor.track
+        def predict(self, row: np.ndarray) -> float:
+            return float(row.sum())
+
+    assert Model().predict(np.arange(4.0)) == 6.0
+    (record,) = handler.records
+    assert record.features == {"input": {"mean": 1.5, "min": 0.0, "max": 3.0, "len": 4}}
+    assert record.prediction == 6.0
+
+
+def test_track_options_shape_the_log_of_a_coroutine_function() -> None:
+    """features=, prediction= and confidence= callables pick what an async call logs."""
+    monitor, handler = _sampling_monitor("options")
+
+    @monitor.track(
+        features=lambda request, *, user: {"age": request["age"], "user": user},
+        prediction=lambda result: result["label"],
+        confidence=lambda result: result["p"],
+    )
+    async def predict(request: dict[str, int], *, user: str) -> dict[str, float]:
+        return {"label": 1.0, "p": 0.75}
+
+    assert asyncio.run(predict({"age": 30}, user="u1")) == {"label": 1.0, "p": 0.75}
+    (record,) = handler.records
+    assert record.features == {"age": 30, "user": "u1"}
+    assert record.prediction == 1.0 and record.confidence == 0.75
+
+
+def test_track_logs_inputs_of_a_failed_call_without_prediction() -> None:
+    """A raising call is logged as an error with its inputs and no prediction."""
+    monitor, handler = _sampling_monitor("error")
+
+    @monitor.track
+    def predict(features: dict[str, int]) -> int:
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError):
+        predict({"age": 1})
+    (record,) = handler.records
+    assert record.features == {"age": 1}
+    assert record.prediction is None and record.status == "error"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import math
 import threading
 import time
@@ -35,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from flightlog.monitor.drift import DriftReport
 
 __all__ = [
+    "INPUT_FEATURE",
     "LATENCY_BUCKETS_SECONDS",
     "ModelMonitor",
     "PredictionStatus",
@@ -227,21 +229,76 @@ class ModelMonitor:
         """Context manager timing one predict call; an exception counts as an error."""
         return PredictionTimer(self, features)
 
-    def track(self, function: Callable[P, R]) -> Callable[P, R]:
-        """Decorator: time every call of a (sync or async) predict function."""
+    @overload
+    def track(self, function: Callable[P, R], /) -> Callable[P, R]: ...
+
+    @overload
+    def track(
+        self,
+        function: None = None,
+        /,
+        *,
+        features: FeaturesOf | None = None,
+        prediction: Callable[[Any], Any] | None = None,
+        confidence: Callable[[Any], float | None] | None = None,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    def track(
+        self,
+        function: Callable[P, R] | None = None,
+        /,
+        *,
+        features: FeaturesOf | None = None,
+        prediction: Callable[[Any], Any] | None = None,
+        confidence: Callable[[Any], float | None] | None = None,
+    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+        """Decorator timing every call of a (sync or async) predict function.
+
+        ``@monitor.track`` or ``@monitor.track(features=..., prediction=..., confidence=...)``.
+        A sampled
+        prediction log carries what the context manager's ``.result()`` would:
+
+        - features: ``features(*args, **kwargs)`` when given (return a mapping of feature
+          name to value); otherwise the first positional argument (the one after
+          ``self``/``cls`` for a method): a mapping as it is, anything else (an array, a
+          list, one value) summarised under the name ``input``;
+        - prediction: the return value (awaited for a coroutine function), or
+          ``prediction(return value)`` when given; none when the call raised;
+        - confidence: ``confidence(return value)`` when given.
+
+        Inputs are read only for sampled calls, after the call returned.
+        """
+        outputs = (prediction, confidence)
+        if function is None:
+            return lambda wrapped: self._tracked(wrapped, features, outputs)
+        return self._tracked(function, features, outputs)
+
+    def _tracked(
+        self,
+        function: Callable[P, R],
+        features: FeaturesOf | None,
+        outputs: Outputs,
+    ) -> Callable[P, R]:
+        extract = features or _first_argument_features(function)
         if asyncio.iscoroutinefunction(function):
 
             @functools.wraps(function)
             async def timed_async(*args: P.args, **kwargs: P.kwargs) -> Any:
-                with PredictionTimer(self, None):
-                    return await function(*args, **kwargs)
+                with PredictionTimer(self, None) as timer:
+                    timer._inputs = (extract, args, kwargs)
+                    result = await function(*args, **kwargs)
+                    timer._returned(result, outputs)
+                    return result
 
             return timed_async  # type: ignore[return-value]
 
         @functools.wraps(function)
         def timed(*args: P.args, **kwargs: P.kwargs) -> R:
-            with PredictionTimer(self, None):
-                return function(*args, **kwargs)
+            with PredictionTimer(self, None) as timer:
+                timer._inputs = (extract, args, kwargs)
+                result = function(*args, **kwargs)
+                timer._returned(result, outputs)
+                return result
 
         return timed
 
@@ -275,14 +332,32 @@ class ModelMonitor:
                 self._families.drift.labels(self.model_name, feature).set(score)
 
 
+FeaturesOf = Callable[..., Mapping[str, Any] | None]
+"""``track``'s ``features=``: the call's arguments -> {feature: value}."""
+Outputs = tuple[Callable[[Any], Any] | None, Callable[[Any], float | None] | None]
+"""``track``'s ``prediction=`` and ``confidence=``: the return value -> what is logged."""
+
+
 class PredictionTimer:
     """One timed prediction; ``result(...)`` attaches what the sampled log should carry."""
 
-    __slots__ = ("_confidence", "_features", "_monitor", "_prediction", "_start", "latency_seconds")
+    __slots__ = (
+        "_confidence",
+        "_features",
+        "_inputs",
+        "_monitor",
+        "_outputs",
+        "_prediction",
+        "_start",
+        "latency_seconds",
+    )
 
     def __init__(self, monitor: ModelMonitor, features: Mapping[str, Any] | None) -> None:
         self._monitor = monitor
         self._features = features
+        # From ``track``: read only when the prediction is sampled.
+        self._inputs: tuple[FeaturesOf, tuple[Any, ...], dict[str, Any]] | None = None
+        self._outputs: Outputs | None = None
         self._prediction: Any = None
         self._confidence: float | None = None
         self._start = 0.0
@@ -291,6 +366,10 @@ class PredictionTimer:
     def result(self, prediction: Any, confidence: float | None = None) -> None:
         self._prediction = prediction
         self._confidence = confidence
+
+    def _returned(self, value: Any, outputs: Outputs) -> None:
+        self._prediction = value
+        self._outputs = outputs
 
     def __enter__(self) -> PredictionTimer:
         self._start = self._monitor.clock()
@@ -308,12 +387,47 @@ class PredictionTimer:
         monitor.observe(latency, status)
         logger = monitor.prediction_logger
         if logger is not None and logger.sampled():
+            features, prediction, confidence = self._features, self._prediction, self._confidence
+            if self._inputs is not None:
+                extract, args, kwargs = self._inputs
+                features = extract(*args, **kwargs)
+            if self._outputs is not None:
+                prediction_of, confidence_of = self._outputs
+                returned = self._prediction
+                prediction = returned if prediction_of is None else prediction_of(returned)
+                confidence = None if confidence_of is None else confidence_of(returned)
             logger.log(
                 model=monitor.model_name,
                 version=monitor.model_version,
-                features=self._features,
-                prediction=self._prediction,
-                confidence=self._confidence,
+                features=features,
+                prediction=prediction,
+                confidence=confidence,
                 latency_seconds=latency,
                 status=status,
             )
+
+
+INPUT_FEATURE = "input"
+"""Feature name under which ``track`` logs a first argument that is not a mapping."""
+
+
+def _first_argument_features(
+    function: Callable[..., Any],
+) -> Callable[..., Mapping[str, Any] | None]:
+    """The default ``features=`` of ``track``: the first argument after ``self``/``cls``."""
+    try:
+        parameters = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):  # builtins and some C callables have no signature
+        parameters = []
+    index = 1 if parameters and parameters[0] in ("self", "cls") else 0
+
+    def features(*args: Any, **kwargs: Any) -> Mapping[str, Any] | None:
+        if len(args) > index:
+            value = args[index]
+        elif len(parameters) > index and parameters[index] in kwargs:
+            value = kwargs[parameters[index]]
+        else:
+            return None
+        return value if isinstance(value, Mapping) else {INPUT_FEATURE: value}
+
+    return features
