@@ -117,3 +117,54 @@ def test_bad_reference_arguments(tables, arguments: list[str], message: str) -> 
     result = runner.invoke(app, ["drift", *arguments, "--current", str(tables / "cur.parquet")])
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def _files(tables) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        "drift",
+        "--reference",
+        str(tables / "ref.parquet"),
+        "--current",
+        str(tables / "cur.parquet"),
+        "--output",
+        "json",
+    ]
+
+
+def test_threshold_flags_decide_the_verdict(tables) -> None:  # type: ignore[no-untyped-def]
+    """With --psi-warning/--psi-alert above the shift's PSI the same files do not drift."""
+    result = runner.invoke(app, [*_files(tables), "--psi-warning", "50", "--psi-alert", "100"])
+    assert result.exit_code == 0, result.output
+    document = orjson.loads(result.stdout)
+    assert document["drifted"] == []
+    (age,) = (feature for feature in document["features"] if feature["name"] == "age")
+    psi = next(test for test in age["tests"] if test["test"] == "psi")
+    assert psi["threshold"] == 100
+
+
+def test_small_sample_and_alpha_flags_reach_the_tests(tables) -> None:  # type: ignore[no-untyped-def]
+    """--small-sample-max-rows lets KS decide; its threshold is --p-value-alpha."""
+    result = runner.invoke(
+        app,
+        [*_files(tables), "--small-sample-max-rows", "10000", "--p-value-alpha", "0.001"],
+    )
+    assert result.exit_code == 1, result.output
+    (age,) = (f for f in orjson.loads(result.stdout)["features"] if f["name"] == "age")
+    ks = next(test for test in age["tests"] if test["test"] == "ks")
+    assert ks["threshold"] == 0.001 and age["drift"] is True
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--psi-alert", "0.05"], "--psi-alert 0.05: must be at least the PSI warning level"),
+        (["--psi-bins", "1"], "--psi-bins 1: Input should be greater than or equal to 2"),
+        (["--p-value-alpha", "2"], "--p-value-alpha 2.0: Input should be less than 1"),
+        (["--small-sample-max-rows", "0"], "--small-sample-max-rows 0"),
+    ],
+)
+def test_bad_threshold_flags_name_the_flag(tables, flags: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    """An out-of-range threshold is exit 2 with one line naming the flag and its value."""
+    result = runner.invoke(app, [*_files(tables), *flags])
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1

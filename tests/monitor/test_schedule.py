@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,11 @@ def test_parse_drift_checks_reads_durations_and_times() -> None:
                     {"model": "m", "query": "q", "reference_file": "r", "window": "soon"}
                 ]
             },
-            "not a duration",
+            "duration",
         ),
         (
             {"drift_checks": [{"model": "m", "query": "q", "reference_file": "r", "colour": 1}]},
-            "unknown keys",
+            "unknown key",
         ),
         (
             {
@@ -180,3 +181,60 @@ def test_results_are_handed_on_and_become_log_events(tmp_path: Path) -> None:
     assert events["age"]["drift"] is True and events["age"]["psi"] > 0.2
     assert events["country"]["severity"] == "none"
     json.dumps(list(events.values()))  # JSON-able as logged
+
+
+def _slightly_shifted(query: str, start_ns: int, end_ns: int, tenant: str) -> list[dict[str, Any]]:
+    """Reference ages around 30, current around 31: below every default alert level."""
+    return _records(30.0, 2_000, 1) if end_ns <= NOW - 3_600 * S else _records(31.0, 2_000, 2)
+
+
+def _check_with(**thresholds: Any) -> Any:
+    entry = {
+        "model": "churn",
+        "query": "q",
+        "reference_start": NOW - 7_200 * S,
+        "reference_end": NOW - 3_600 * S,
+        **thresholds,
+    }
+    (check,) = parse_drift_checks({"drift_checks": [entry]})
+    return check
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "drifted"),
+    [
+        ({}, []),
+        ({"psi_warning": 0.01, "psi_alert": 0.02}, ["age"]),
+        ({"small_sample_max_rows": 5_000}, ["age"]),
+        ({"small_sample_max_rows": 5_000, "p_value_alpha": 1e-30}, []),
+    ],
+    ids=["defaults", "lower-psi-alert", "ks-decides", "ks-stricter-alpha"],
+)
+def test_thresholds_in_the_config_decide_the_check(thresholds: Any, drifted: list[str]) -> None:
+    """psi_warning/psi_alert, small_sample_max_rows and p_value_alpha of an entry are used."""
+    check = _check_with(**thresholds)
+    scheduler = DriftScheduler([check], _slightly_shifted, CollectorRegistry(), clock_ns=lambda: NOW)
+    report = scheduler.run_check(check).report
+    assert report is not None and report.drifted == drifted
+
+
+def test_psi_bins_reach_the_drift_config() -> None:
+    """psi_bins is carried into the check's frozen DriftConfig."""
+    check = _check_with(psi_bins=20, psi_warning=0.15, psi_alert=0.3)
+    assert (check.drift.psi_bins, check.drift.psi_warning, check.drift.psi_alert) == (20, 0.15, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "message"),
+    [
+        ({"psi_alert": 0.05}, "monitor.drift_checks.0.psi_alert = 0.05: must be at least"),
+        ({"psi_bins": 1}, "monitor.drift_checks.0.psi_bins = 1"),
+        ({"p_value_alpha": 1.5}, "monitor.drift_checks.0.p_value_alpha = 1.5"),
+        ({"small_sample_max_rows": 0}, "monitor.drift_checks.0.small_sample_max_rows = 0"),
+        ({"psi_warning": "high"}, "monitor.drift_checks.0.psi_warning = 'high'"),
+    ],
+)
+def test_bad_thresholds_name_the_key(thresholds: Any, message: str) -> None:
+    """A bad threshold is a ConfigError naming monitor.drift_checks.<i>.<key> and its value."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _check_with(**thresholds)

@@ -2,6 +2,9 @@
 
 Exit codes: 0 verdict promote or keep, 1 verdict rollback (so a deploy pipeline can stop),
 2 unusable input (one line on stderr saying what to fix).
+
+``--query`` is read from ``--url`` (``FLIGHTLOG_URL``) as the tenant ``--tenant`` (alias
+``--org-id``) with the bearer ``--token`` (``FLIGHTLOG_TOKEN``), as ``flightlog query`` does.
 """
 
 from __future__ import annotations
@@ -44,7 +47,15 @@ def compare_models_command(
         None, "--metrics-after", help="A /metrics scrape at the period's end (with --model)."
     ),
     model: str | None = typer.Option(None, "--model", help="Model name in the metrics' labels."),
-    url: str = typer.Option("http://127.0.0.1:3100", "--url", help="Server for --query."),
+    url: str = typer.Option(
+        "http://127.0.0.1:3100", "--url", envvar="FLIGHTLOG_URL", help="Server for --query."
+    ),
+    tenant: str | None = typer.Option(
+        None, "--tenant", "--org-id", help="Tenant (X-Scope-OrgID) of --query."
+    ),
+    token: str | None = typer.Option(
+        None, "--token", envvar="FLIGHTLOG_TOKEN", help="Bearer token for the server."
+    ),
     since_secs: float = typer.Option(
         3600.0, "--since-secs", help="With --query: period to compare."
     ),
@@ -66,6 +77,7 @@ def compare_models_command(
     """Compare two model versions: latency, errors, accuracy, predictions; promote/keep/rollback."""
     import orjson
 
+    from flightlog.cli.query import ServerClient
     from flightlog.errors import MonitorError
     from flightlog.monitor import sources
     from flightlog.monitor.compare import (
@@ -88,7 +100,10 @@ def compare_models_command(
             by_version = samples_from_records(_read_jsonl(records), version_field)
         else:
             end_ns = time.time_ns()
-            loaded = sources.query_records(url, str(query), end_ns - int(since_secs * 1e9), end_ns)
+            headers = ServerClient(url, tenant, token).headers()
+            loaded = sources.query_records(
+                url, str(query), end_ns - int(since_secs * 1e9), end_ns, headers=headers
+            )
             by_version = samples_from_records(loaded, version_field)
         for version in (champion, challenger):
             if version not in by_version:

@@ -13,7 +13,13 @@ Configured in the ``monitor`` section of ``flightlog.yaml``::
           window: 1h                            # current window length
           interval: 15m                         # how often the check runs
           categorical: [country]
-          tenant: default
+          tenant: default                       # the tenant whose logs are read and written
+          # thresholds of the drift rule (flightlog.monitor.drift_settings), defaults shown:
+          psi_warning: 0.1
+          psi_alert: 0.2
+          p_value_alpha: 0.05                   # KS / chi-square
+          psi_bins: 10
+          small_sample_max_rows: 1000
 
 ``DriftScheduler.run_check`` fetches records through an injected function (the server
 passes one backed by its query engine), keeps the latest ``DriftReport`` per model in
@@ -29,17 +35,20 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+import pydantic
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from flightlog.config import parse_duration_secs
 from flightlog.errors import ConfigError, MonitorError
 from flightlog.monitor import samples, sources
 from flightlog.monitor.drift import DriftConfig, DriftReport, detect_drift
+from flightlog.monitor.drift_settings import DriftSettings
 
 __all__ = [
     "DRIFT_EVENT",
@@ -57,12 +66,6 @@ FetchRecords = Callable[[str, int, int, str], list[dict[str, Any]]]
 """(log query, start_ns, end_ns, tenant) -> JSON records, oldest first."""
 
 _NS = 1_000_000_000
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
-_UNIT_SECS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_KEYS = {
-    "model", "query", "reference_file", "reference_start", "reference_end", "window",
-    "interval", "categorical", "tenant",
-}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,8 @@ class DriftCheckConfig:
     interval_secs: float = 900.0
     categorical: tuple[str, ...] = ()
     tenant: str = "default"
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    """Thresholds of this check's drift rule (``flightlog.monitor.drift_settings``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,58 +107,90 @@ class DriftCheckResult:
 
 
 def parse_drift_checks(section: Any) -> tuple[DriftCheckConfig, ...]:
-    """The ``monitor.drift_checks`` list, validated; ConfigError names the bad entry."""
+    """The ``monitor.drift_checks`` list, validated; ConfigError names the bad key."""
+    from flightlog.config import config_error
+
     if section is None:
         return ()
-    if not isinstance(section, Mapping):
-        raise ConfigError("monitor: must be a mapping with a 'drift_checks' list")
-    raw_checks = section.get("drift_checks", [])
-    if not isinstance(raw_checks, list):
-        raise ConfigError("monitor.drift_checks: must be a list of checks")
+    try:
+        parsed = _MonitorSection.model_validate(section)
+    except pydantic.ValidationError as error:
+        raise config_error(error, prefix="monitor") from None
     checks = []
     models: set[str] = set()
-    for index, raw in enumerate(raw_checks):
-        where = f"monitor.drift_checks[{index}]"
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{where}: must be a mapping")
-        unknown = set(raw) - _KEYS
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_KEYS)}")
-        for key in ("model", "query"):
-            if not isinstance(raw.get(key), str) or not raw[key]:
-                raise ConfigError(f"{where}.{key}: required, a non-empty string")
-        if raw["model"] in models:
-            raise ConfigError(f"{where}.model: {raw['model']!r} is configured twice")
-        models.add(raw["model"])
-        has_file = raw.get("reference_file") is not None
-        has_window = raw.get("reference_start") is not None or raw.get("reference_end") is not None
-        if has_file == has_window:
-            raise ConfigError(
-                f"{where}: give either reference_file or reference_start + reference_end"
-            )
-        start_ns = end_ns = None
-        if has_window:
-            start_ns = _time_ns(raw.get("reference_start"), f"{where}.reference_start")
-            end_ns = _time_ns(raw.get("reference_end"), f"{where}.reference_end")
-            if start_ns >= end_ns:
-                raise ConfigError(f"{where}: reference_start must be before reference_end")
-        categorical = raw.get("categorical", [])
-        if not isinstance(categorical, list) or not all(isinstance(c, str) for c in categorical):
-            raise ConfigError(f"{where}.categorical: must be a list of feature names")
+    for index, entry in enumerate(parsed.drift_checks):
+        where = f"monitor.drift_checks.{index}"
+        if entry.model in models:
+            raise ConfigError(f"{where}.model: {entry.model!r} is configured twice")
+        models.add(entry.model)
         checks.append(
             DriftCheckConfig(
-                model=raw["model"],
-                query=raw["query"],
-                reference_file=Path(raw["reference_file"]) if has_file else None,
-                reference_start_ns=start_ns,
-                reference_end_ns=end_ns,
-                window_secs=_duration(raw.get("window", "1h"), f"{where}.window"),
-                interval_secs=_duration(raw.get("interval", "15m"), f"{where}.interval"),
-                categorical=tuple(categorical),
-                tenant=str(raw.get("tenant", "default")),
+                model=entry.model,
+                query=entry.query,
+                reference_file=entry.reference_file,
+                reference_start_ns=entry.reference_start,
+                reference_end_ns=entry.reference_end,
+                window_secs=entry.window,
+                interval_secs=entry.interval,
+                categorical=tuple(entry.categorical),
+                tenant=entry.tenant,
+                drift=entry.to_drift_config(),
             )
         )
     return tuple(checks)
+
+
+def _time_ns(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, dt.datetime):  # YAML parses unquoted timestamps itself
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return int(moment.timestamp() * _NS)
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+            return int(moment.timestamp() * _NS)
+    raise ValueError("is not a time; write RFC 3339 (2026-11-01T00:00:00Z) or unix ns")
+
+
+_Seconds = Annotated[float, pydantic.BeforeValidator(parse_duration_secs)]
+_TimeNs = Annotated[int, pydantic.BeforeValidator(_time_ns)]
+
+
+class _DriftCheckEntry(DriftSettings):
+    """One ``monitor.drift_checks`` entry: what to compare, how often, and the thresholds."""
+
+    model: str = pydantic.Field(min_length=1)
+    query: str = pydantic.Field(min_length=1)
+    reference_file: Path | None = None
+    reference_start: _TimeNs | None = None
+    reference_end: _TimeNs | None = None
+    window: _Seconds = 3600.0
+    interval: _Seconds = 900.0
+    categorical: list[str] = []
+    tenant: str = pydantic.Field("default", min_length=1)
+
+    @pydantic.model_validator(mode="after")
+    def _one_reference(self) -> _DriftCheckEntry:
+        has_window = self.reference_start is not None or self.reference_end is not None
+        if (self.reference_file is not None) == has_window:
+            raise ValueError("give either reference_file or reference_start + reference_end")
+        if has_window:
+            if self.reference_start is None or self.reference_end is None:
+                raise ValueError("a reference window needs both reference_start and reference_end")
+            if self.reference_start >= self.reference_end:
+                raise ValueError("reference_start must be before reference_end")
+        return self
+
+
+class _MonitorSection(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    drift_checks: list[_DriftCheckEntry] = []
 
 
 @dataclass
@@ -165,7 +202,6 @@ class DriftScheduler:
     registry: CollectorRegistry
     results_dir: Path | None = None
     clock_ns: Callable[[], int] = time.time_ns
-    drift_config: DriftConfig = field(default_factory=DriftConfig)
     on_result: Callable[[DriftCheckResult], None] | None = None
     """Called after every check (the server logs each result so LogQL rules can alert)."""
 
@@ -198,7 +234,7 @@ class DriftScheduler:
             reference = self._reference(check)
             records = self.fetch_records(check.query, start_ns, end_ns, check.tenant)
             current = samples.samples_like(reference, sources.columns_from_records(records))
-            report = detect_drift(reference, current, self.drift_config)
+            report = detect_drift(reference, current, check.drift)
             result = DriftCheckResult(check.model, end_ns, start_ns, end_ns, report)
             for feature in report.features:
                 if not math.isnan(feature.score):
@@ -241,39 +277,14 @@ class DriftScheduler:
         os.replace(temporary, target)
 
 
-def _duration(value: Any, where: str) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value.strip())
-        if match and float(match.group(1)) > 0:
-            return float(match.group(1)) * _UNIT_SECS[match.group(2)]
-    raise ConfigError(f"{where}: {value!r} is not a duration; write e.g. 15m, 1h or 3600")
-
-
-def _time_ns(value: Any, where: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, dt.datetime):  # YAML parses unquoted timestamps itself
-        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return int(moment.timestamp() * _NS)
-    if isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-            return int(moment.timestamp() * _NS)
-    raise ConfigError(f"{where}: {value!r} is not a time; write RFC 3339 (2026-11-01T00:00:00Z)")
-
-
 def drift_events(result: DriftCheckResult) -> list[dict[str, object]]:
     """One JSON-able log event per feature of a check (or one carrying the error).
 
     Logged under ``{service="flightlog-monitor", model=...}``, they make drift alertable
     by the ruler, e.g. ``max by (model, feature) (max_over_time({service="flightlog-monitor"}
-    | json | event="drift_check" | unwrap psi [30m])) >= 0.2``.
+    | json | event="drift_check" | unwrap psi | __error__="" [30m])) >= 0.2``. Keep the
+    ``__error__=""``: a failed check's event (and a feature without a PSI) has no number
+    to unwrap, and without the filter Loki's rule fails instead of skipping it.
     """
     if result.report is None:
         return [{"event": DRIFT_EVENT, "model": result.model, "error": result.error}]
