@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "tail",
     "drift",
     "compare_models",
+    "monitor",
     "collect",
     "analyze",
     "rules",

@@ -14,10 +14,15 @@ as text) that ``promtool check rules`` accepts:
 ``grafana_dashboard()`` returns dashboard JSON importable as is: a ``datasource``
 variable (any Prometheus), ``model`` and ``version`` variables from the metrics, and
 panels for prediction rate, latency percentiles, error ratio, accuracy, drift and freshness.
+
+Both take ``models`` to cover only some model names. On the command line:
+``flightlog monitor export-rules [--model churn]`` and ``flightlog monitor export-dashboard``.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +30,13 @@ import yaml
 
 from flightlog.errors import MonitorError
 
-__all__ = ["ServingAlertThresholds", "alert_rules", "alert_rules_yaml", "grafana_dashboard"]
+__all__ = [
+    "ServingAlertThresholds",
+    "alert_rules",
+    "alert_rules_yaml",
+    "grafana_dashboard",
+    "model_matcher",
+]
 
 _BY = "model, version"
 
@@ -58,9 +69,40 @@ class ServingAlertThresholds:
         return self
 
 
-def alert_rules(thresholds: ServingAlertThresholds | None = None) -> dict[str, Any]:
-    """A Prometheus rule file with one group of recording and alerting rules."""
+def model_matcher(models: Sequence[str]) -> str:
+    """The PromQL label matcher for ``models`` (``model="a"``, ``model=~"a|b"``); "" for all."""
+    names = list(dict.fromkeys(models))
+    for name in names:
+        if not name:
+            raise MonitorError("a model name to filter on must be non-empty")
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f'model="{_promql_string(names[0])}"'
+    return f'model=~"{_promql_string("|".join(re.escape(name) for name in names))}"'
+
+
+def _promql_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _selector(matchers: str, extra: str = "") -> str:
+    inside = ", ".join(part for part in (matchers, extra) if part)
+    return f"{{{inside}}}" if inside else ""
+
+
+def alert_rules(
+    thresholds: ServingAlertThresholds | None = None, models: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A Prometheus rule file with one group of recording and alerting rules.
+
+    ``models`` limits every rule to those model names (all models when empty).
+    """
     limits = (thresholds or ServingAlertThresholds()).validate()
+    only = model_matcher(models)
+    everything = _selector(only)
+    errors = _selector(only, 'status="error"')
+    correct = _selector(only, 'outcome="correct"')
     p95 = "ml_model:inference_duration_seconds:p95_5m"
     error_ratio = "ml_model:predictions:error_ratio_5m"
     accuracy = "ml_model:accuracy:ratio_1h"
@@ -70,21 +112,21 @@ def alert_rules(thresholds: ServingAlertThresholds | None = None) -> dict[str, A
             "record": p95,
             "expr": (
                 f"histogram_quantile(0.95, sum by ({_BY}, le) "
-                "(rate(ml_model_inference_duration_seconds_bucket[5m])))"
+                f"(rate(ml_model_inference_duration_seconds_bucket{everything}[5m])))"
             ),
         },
         {
             "record": error_ratio,
             "expr": (
-                f'sum by ({_BY}) (rate(ml_model_predictions_total{{status="error"}}[5m]))'
-                f" / sum by ({_BY}) (rate(ml_model_predictions_total[5m]))"
+                f"sum by ({_BY}) (rate(ml_model_predictions_total{errors}[5m]))"
+                f" / sum by ({_BY}) (rate(ml_model_predictions_total{everything}[5m]))"
             ),
         },
         {
             "record": accuracy,
             "expr": (
-                f'sum by ({_BY}) (rate(ml_model_labelled_predictions_total{{outcome="correct"}}[1h]))'
-                f" / sum by ({_BY}) (rate(ml_model_labelled_predictions_total[1h]))"
+                f"sum by ({_BY}) (rate(ml_model_labelled_predictions_total{correct}[1h]))"
+                f" / sum by ({_BY}) (rate(ml_model_labelled_predictions_total{everything}[1h]))"
             ),
         },
         _alert(
@@ -120,7 +162,7 @@ def alert_rules(thresholds: ServingAlertThresholds | None = None) -> dict[str, A
         ),
         _alert(
             "ModelFeatureDrift",
-            f"ml_data_drift_score >= {limits.drift_psi:g}",
+            f"ml_data_drift_score{everything} >= {limits.drift_psi:g}",
             limits.drift_for,
             "warning",
             "Feature {{ $labels.feature }} of {{ $labels.model }} drifted (PSI {{ $value }})",
@@ -130,7 +172,8 @@ def alert_rules(thresholds: ServingAlertThresholds | None = None) -> dict[str, A
         ),
         _alert(
             "ModelDataStale",
-            f"time() - ml_model_last_data_timestamp_seconds > {limits.stale_data_seconds:g}",
+            f"time() - ml_model_last_data_timestamp_seconds{everything}"
+            f" > {limits.stale_data_seconds:g}",
             "0m",
             "warning",
             "{{ $labels.model }} v{{ $labels.version }} served nothing for "
@@ -142,8 +185,10 @@ def alert_rules(thresholds: ServingAlertThresholds | None = None) -> dict[str, A
     return {"groups": [{"name": limits.group_name, "rules": rules}]}
 
 
-def alert_rules_yaml(thresholds: ServingAlertThresholds | None = None) -> str:
-    return yaml.safe_dump(alert_rules(thresholds), sort_keys=False, width=1000)
+def alert_rules_yaml(
+    thresholds: ServingAlertThresholds | None = None, models: Sequence[str] = ()
+) -> str:
+    return yaml.safe_dump(alert_rules(thresholds, models), sort_keys=False, width=1000)
 
 
 def _alert(
@@ -167,10 +212,16 @@ _SELECTOR = 'model=~"$model", version=~"$version"'
 
 
 def grafana_dashboard(
-    title: str = "ML model serving", uid: str = "flightlog-model-serving"
+    title: str = "ML model serving",
+    uid: str = "flightlog-model-serving",
+    models: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Grafana dashboard JSON (schemaVersion 39) over any Prometheus data source."""
+    """Grafana dashboard JSON (schemaVersion 39) over any Prometheus data source.
+
+    ``models`` limits the ``model`` variable's choices to those model names.
+    """
     datasource = {"type": "prometheus", "uid": "${datasource}"}
+    only = _selector(model_matcher(models))
     panels = [
         _panel(
             1,
@@ -275,7 +326,7 @@ def grafana_dashboard(
                     "hide": 0,
                 },
                 _query_variable(
-                    "model", "label_values(ml_model_predictions_total, model)", datasource
+                    "model", f"label_values(ml_model_predictions_total{only}, model)", datasource
                 ),
                 _query_variable(
                     "version",
