@@ -37,6 +37,7 @@ from scipy import stats as scipy_stats
 
 from flightlog.errors import MonitorError
 from flightlog.monitor import stats
+from flightlog.timestamps import parse_rfc3339_ns
 
 __all__ = [
     "Comparison",
@@ -101,6 +102,12 @@ class VersionSample:
     labelled: int = 0
     latency_buckets: tuple[tuple[float, float], ...] = ()
     """Cumulative histogram ``(le, count)`` when latencies come from metrics, not logs."""
+    arrival_times_seconds: np.ndarray | None = None
+    """Sorted unix times of the logged predictions (their ``ts``); None when unknown
+    (metrics, or records without a time)."""
+    arrival_weights: np.ndarray | None = None
+    """Predictions each logged one stands for (1 / its ``sample_rate``), aligned with
+    ``arrival_times_seconds``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +174,31 @@ class Comparison:
 
 
 def samples_from_records(
-    records: Iterable[Mapping[str, Any]], version_field: str = "model_version"
+    records: Iterable[Mapping[str, Any]],
+    version_field: str = "model_version",
+    time_field: str = "ts",
 ) -> dict[str, VersionSample]:
-    """Group prediction-log records by version into ``VersionSample`` values."""
+    """Group prediction-log records by version into ``VersionSample`` values.
+
+    A record's time is its ``time_field`` (RFC 3339, as the SDK's JSON lines carry it,
+    or unix seconds); its ``sample_rate`` (what ``PredictionLogger`` logs) weighs it as
+    ``1 / sample_rate`` predictions. Both feed the freshness and throughput SLIs.
+    """
     grouped: dict[str, dict[str, list[Any]]] = {}
     for record in records:
         version = record.get(version_field)
         if version is None:
             continue
         bucket = grouped.setdefault(
-            str(version), {"latency": [], "error": [], "prediction": [], "correct": []}
+            str(version),
+            {"latency": [], "error": [], "prediction": [], "correct": [], "time": [], "weight": []},
         )
+        moment = _seconds(record.get(time_field))
+        if moment is not None:
+            bucket["time"].append(moment)
+            rate = record.get("sample_rate")
+            valid = isinstance(rate, int | float) and not isinstance(rate, bool) and 0 < rate <= 1
+            bucket["weight"].append(1.0 / rate if valid else 1.0)
         latency = record.get("latency_seconds")
         if isinstance(latency, int | float) and not isinstance(latency, bool) and latency >= 0:
             bucket["latency"].append(float(latency))
@@ -198,8 +219,31 @@ def samples_from_records(
             predictions=tuple(values["prediction"]),
             correct=int(sum(values["correct"])),
             labelled=len(values["correct"]),
+            **_arrivals(values["time"], values["weight"]),
         )
         for version, values in grouped.items()
+    }
+
+
+def _seconds(value: Any) -> float | None:
+    """Unix seconds of a record time: RFC 3339 text or a number of seconds; None otherwise."""
+    if isinstance(value, str):
+        try:
+            return parse_rfc3339_ns(value) / 1e9
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _arrivals(times: list[float], weights: list[float]) -> dict[str, np.ndarray | None]:
+    if not times:
+        return {"arrival_times_seconds": None, "arrival_weights": None}
+    order = np.argsort(np.asarray(times), kind="stable")
+    return {
+        "arrival_times_seconds": np.asarray(times, dtype=np.float64)[order],
+        "arrival_weights": np.asarray(weights, dtype=np.float64)[order],
     }
 
 

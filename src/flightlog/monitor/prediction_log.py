@@ -7,7 +7,10 @@ extra fields form a JSON-able event that drift checks read back from the logs
     {"event": "prediction", "model": "churn", "model_version": "3",
      "features": {"age": 42, "country": "DE", "embedding": {"mean": .., "min": .., "max": .., "len": 64}},
      "prediction": 1, "confidence": 0.93, "latency_seconds": 0.0042, "status": "ok",
-     "correlation_id": "...", "trace_id": "...", "span_id": "..."}
+     "sample_rate": 0.01, "correlation_id": "...", "trace_id": "...", "span_id": "..."}
+
+``sample_rate`` lets a reader count predictions from the sampled logs (each logged one
+stands for ``1 / sample_rate``): the throughput SLI of ``flightlog.monitor.slo_inputs``.
 
 Features are *summarised* per feature: scalars as they are, vectors as mean/min/max/len,
 so a log line stays small whatever the model's input. With flightlog's SDK handler
@@ -75,6 +78,7 @@ class PredictionLogger:
             "confidence": None if confidence is None else float(confidence),
             "latency_seconds": latency_seconds,
             "status": str(status),
+            "sample_rate": self.sample_rate,
         }
         event.update(_context_ids())
         self.logger.log(self.level, PREDICTION_EVENT, extra=event)
