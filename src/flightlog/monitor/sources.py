@@ -12,11 +12,14 @@ which ``flightlog.monitor.samples`` turns into feature samples.
   to ``emb.mean``, ``emb.max``.
 - ``query_records``: the lines a LogQL query returns from a Loki-compatible
   ``/loki/api/v1/query_range`` (flightlog's server, or Loki itself), parsed as JSON.
+- ``page_forward``: the paging both ``query_records`` and the server's monitoring API use
+  (restart at the last timestamp seen, skip what was already given there).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,10 @@ from flightlog.errors import MonitorError
 
 __all__ = [
     "MAX_QUERY_LINES",
+    "PagedEntry",
     "columns_from_frame",
     "columns_from_records",
+    "page_forward",
     "query_records",
     "read_table",
 ]
@@ -110,48 +115,103 @@ def query_records(
     """JSON log lines matching a LogQL log query, oldest first, following Loki's paging.
 
     Lines that are not JSON objects are skipped (a selector may match other logs of the
-    service). ``client`` is an ``httpx.Client`` (tests hand in their own transport).
+    service). ``client`` is an ``httpx.Client`` (tests hand in their own transport);
+    ``headers`` carry the tenant (``X-Scope-OrgID``) and ``Authorization``. Paging is
+    ``page_forward``'s: no entry is lost or repeated at a page boundary.
     """
     import httpx
 
     own_client = client is None
     http = client or httpx.Client(timeout=30.0)
     endpoint = url.rstrip("/") + "/loki/api/v1/query_range"
-    records: list[dict[str, Any]] = []
-    cursor = start_ns
+
+    def fetch(cursor_ns: int, page: int) -> list[PagedEntry]:
+        params = {
+            "query": query,
+            "start": str(cursor_ns),
+            "end": str(end_ns),
+            "limit": str(page),
+            "direction": "forward",
+        }
+        try:
+            response = http.get(endpoint, params=params, headers=dict(headers or {}))
+        except httpx.HTTPError as error:
+            raise MonitorError(f"cannot reach {endpoint}: {error}") from error
+        if response.status_code != 200:
+            raise MonitorError(
+                f"{endpoint} answered HTTP {response.status_code}: {_error_text(response)}"
+            )
+        return _stream_entries(response.content, endpoint)
+
     try:
-        while cursor < end_ns:
-            params = {
-                "query": query,
-                "start": str(cursor),
-                "end": str(end_ns),
-                "limit": str(limit),
-                "direction": "forward",
-            }
-            try:
-                response = http.get(endpoint, params=params, headers=dict(headers or {}))
-            except httpx.HTTPError as error:
-                raise MonitorError(f"cannot reach {endpoint}: {error}") from error
-            if response.status_code != 200:
-                raise MonitorError(
-                    f"{endpoint} answered HTTP {response.status_code}: {_error_text(response)}"
-                )
-            entries = _stream_entries(response.content, endpoint)
-            for _, line in entries:
-                parsed = _json_object(line)
-                if parsed is not None:
-                    records.append(parsed)
-            if len(entries) < limit:
-                break
-            # Next page starts after the newest entry seen (Loki's start is inclusive).
-            cursor = max(timestamp for timestamp, _ in entries) + 1
+        return [
+            parsed
+            for line in page_forward(fetch, start_ns, end_ns, limit)
+            if (parsed := _json_object(line)) is not None
+        ]
     finally:
         if own_client:
             http.close()
-    return records
 
 
-def _stream_entries(body: bytes, endpoint: str) -> list[tuple[int, str]]:
+PagedEntry = tuple[int, Hashable, str]
+"""(timestamp ns, stream key, line): one log entry of a page, as ``page_forward`` reads it."""
+
+
+def page_forward(
+    fetch: Callable[[int, int], Sequence[PagedEntry]],
+    start_ns: int,
+    end_ns: int,
+    limit: int,
+    max_entries: int | None = None,
+    max_page: int | None = None,
+) -> Iterator[str]:
+    """Every line in [start_ns, end_ns), oldest first, from pages of at most ``limit`` entries.
+
+    ``fetch(cursor_ns, page)`` returns the first ``page`` entries from ``cursor_ns`` on
+    (Loki's ``direction=forward``: start inclusive). Several entries may share a
+    timestamp, so a page cannot restart one nanosecond after the last entry it saw: it
+    restarts *at* that timestamp and skips the entries of that timestamp it already gave
+    (counted by stream and line). When a full page holds nothing but entries of the
+    cursor's timestamp, more of them may exist than one page shows, so the same page is
+    asked for again with twice the limit (up to ``max_page``; beyond it MonitorError says
+    which timestamp holds too many entries). Stops after ``max_entries`` lines.
+    """
+    cursor = start_ns
+    seen_at_cursor: Counter[tuple[Hashable, str]] = Counter()
+    page = limit
+    given = 0
+    while cursor < end_ns:
+        entries = sorted(fetch(cursor, page), key=lambda entry: entry[0])
+        full = len(entries) >= page
+        if full and entries[-1][0] == cursor:
+            if max_page is not None and page >= max_page:
+                raise MonitorError(
+                    f"more than {page} log entries share the timestamp {cursor} ns, more than "
+                    "one query may return: raise the per-query entry limit "
+                    "(query_limits.max_entries_limit_per_query)"
+                )
+            page = page * 2 if max_page is None else min(page * 2, max_page)
+            continue
+        skip = Counter(seen_at_cursor)
+        for timestamp, stream, line in entries:
+            if timestamp == cursor and skip[(stream, line)] > 0:
+                skip[(stream, line)] -= 1
+                continue
+            yield line
+            given += 1
+            if max_entries is not None and given >= max_entries:
+                return
+        if not full:
+            return
+        cursor = entries[-1][0]
+        seen_at_cursor = Counter(
+            (stream, line) for timestamp, stream, line in entries if timestamp == cursor
+        )
+        page = limit
+
+
+def _stream_entries(body: bytes, endpoint: str) -> list[PagedEntry]:
     try:
         payload = orjson.loads(body)
         data = payload["data"]
@@ -160,8 +220,8 @@ def _stream_entries(body: bytes, endpoint: str) -> list[tuple[int, str]]:
                 f"{endpoint} returned {data['resultType']!r}; drift needs a log query "
                 "(a stream selector with filters), not a metric query"
             )
-        entries = [
-            (int(value[0]), str(value[1]))
+        entries: list[PagedEntry] = [
+            (int(value[0]), _stream_key(stream.get("stream")), str(value[1]))
             for stream in data["result"]
             for value in stream["values"]
         ]
@@ -169,6 +229,10 @@ def _stream_entries(body: bytes, endpoint: str) -> list[tuple[int, str]]:
         raise MonitorError(f"{endpoint} returned a body that is not Loki's query result") from error
     entries.sort(key=lambda entry: entry[0])
     return entries
+
+
+def _stream_key(labels: Any) -> Hashable:
+    return tuple(sorted(labels.items())) if isinstance(labels, Mapping) else None
 
 
 def _json_object(line: str) -> dict[str, Any] | None:

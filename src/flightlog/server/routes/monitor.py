@@ -3,10 +3,16 @@
 ``GET /api/v1/models/compare``: two versions' prediction logs over one period (a LogQL log
 query whose lines are ``PredictionLogger`` JSON events), compared by
 ``flightlog.monitor.compare``: metrics with intervals and a promote/keep/rollback verdict.
+``POST /api/v1/models/compare`` gives the same answer from two ``/metrics`` scrapes of the
+model server sent in a JSON body (``champion``, ``challenger``, ``model``,
+``metrics_before``, ``metrics_after``, thresholds), as ``flightlog compare-models
+--metrics-before/--metrics-after`` does.
 
 ``GET /api/v1/drift/checks``: the latest result of each scheduled drift check (the
-``monitor.drift_checks`` config section, see ``flightlog.monitor.schedule``), per feature;
-``POST /api/v1/drift/checks/{model}/run`` runs one now. Scheduled checks also export
+``monitor.drift_checks`` config section, see ``flightlog.monitor.schedule``), per feature,
+of the checks whose ``tenant`` is one the caller reads; ``POST
+/api/v1/drift/checks/{model}/run`` runs one of the caller's tenant now (a heavy job, so it
+needs a ``write`` token; another tenant's model is a 404). Scheduled checks also export
 ``ml_data_drift_score{model,feature}`` on the server's ``/metrics`` and log one
 ``drift_check`` event per feature under ``{service="flightlog-monitor", model=...}``, so
 LogQL rules in the ruler can alert on drift.
@@ -22,19 +28,21 @@ limit) and answer 400 with Loki's error JSON when the input cannot be used.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import anyio
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
 
 from flightlog.config import Role
 from flightlog.errors import MonitorError, QueryError
 from flightlog.model import Direction
 from flightlog.query import ast
 from flightlog.query.engine import Engine
-from flightlog.query.limits import limits_from_section
+from flightlog.query.limits import TenantQueryLimits, limits_from_section
 from flightlog.query.params import parse_time_ns
 from flightlog.query.parser import parse
 from flightlog.query.results import StreamsResult
@@ -47,6 +55,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["monitor"])
 
 _read = require_role(Role.READ)
+_write = require_role(Role.WRITE)
 DEFAULT_WINDOW_NS = 3600 * 1_000_000_000
 MAX_RECORDS = 200_000
 
@@ -101,6 +110,53 @@ async def compare_models_endpoint(
     return _JSON({"status": "success", "data": await _run(work)})
 
 
+class MetricsComparisonBody(BaseModel):
+    """``POST /api/v1/models/compare``: two ``/metrics`` scrapes bracketing the period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    champion: str
+    challenger: str
+    model: str
+    metrics_before: str
+    metrics_after: str
+    max_latency_increase_ratio: float = 0.10
+    max_error_ratio_increase: float = 0.005
+    max_accuracy_drop: float = 0.01
+    min_predictions: int = 200
+
+
+@router.post("/api/v1/models/compare")
+async def compare_models_from_metrics(
+    request: Request,
+    body: MetricsComparisonBody,
+    tenants: tuple[str, ...] = Depends(_read),
+) -> Response:
+    """Champion vs challenger from two scrapes of the model server's ``/metrics`` (in the body)."""
+    from flightlog.monitor.compare import ComparisonThresholds, compare_models
+    from flightlog.monitor.compare_metrics import samples_from_metrics
+
+    def work() -> dict[str, object]:
+        by_version = samples_from_metrics(body.metrics_before, body.metrics_after, body.model)
+        for version in (body.champion, body.challenger):
+            if version not in by_version:
+                known = ", ".join(sorted(by_version)[:10]) or "none"
+                raise MonitorError(
+                    f"no {body.model!r} series with version={version!r} in the scrapes "
+                    f"(versions found: {known})"
+                )
+        thresholds = ComparisonThresholds(
+            max_latency_increase_ratio=body.max_latency_increase_ratio,
+            max_error_ratio_increase=body.max_error_ratio_increase,
+            max_accuracy_drop=body.max_accuracy_drop,
+            min_predictions=body.min_predictions,
+        )
+        champion, challenger = by_version[body.champion], by_version[body.challenger]
+        return compare_models(champion, challenger, thresholds).to_dict()
+
+    return _JSON({"status": "success", "data": await _run(work)})
+
+
 @router.get("/api/v1/drift")
 async def drift_endpoint(
     request: Request,
@@ -141,22 +197,33 @@ async def drift_endpoint(
 
 @router.get("/api/v1/drift/checks")
 async def drift_checks(request: Request, tenants: tuple[str, ...] = Depends(_read)) -> Response:
-    """Latest result of every scheduled drift check, by model."""
+    """Latest result of every scheduled drift check of the caller's tenants, by model."""
     scheduler = get_services(request).extras.get(_EXTRAS_KEY)
-    latest = scheduler.latest() if scheduler is not None else {}
-    return _JSON({"status": "success", "data": [result.to_dict() for result in latest.values()]})
+    if scheduler is None:
+        return _JSON({"status": "success", "data": []})
+    mine = {check.model for check in scheduler.checks if check.tenant in tenants}
+    latest = scheduler.latest()
+    data = [result.to_dict() for model, result in latest.items() if model in mine]
+    return _JSON({"status": "success", "data": data})
 
 
 @router.post("/api/v1/drift/checks/{model}/run")
 async def run_drift_check(
-    request: Request, model: str, tenants: tuple[str, ...] = Depends(_read)
+    request: Request, model: str, tenants: tuple[str, ...] = Depends(_write)
 ) -> Response:
-    """Run the scheduled drift check of ``model`` now and return its result."""
+    """Run the scheduled drift check of ``model`` (of the caller's tenant) now; needs write."""
     scheduler = get_services(request).extras.get(_EXTRAS_KEY)
-    checks = {check.model: check for check in (scheduler.checks if scheduler else ())}
+    checks = {
+        check.model: check
+        for check in (scheduler.checks if scheduler else ())
+        if check.tenant in tenants
+    }
     if model not in checks:
+        # Another tenant's check answers the same 404: its existence is not disclosed.
         raise HTTPError(
-            404, f"no drift check for model {model!r}: add it under monitor.drift_checks"
+            404,
+            f"no drift check for model {model!r} in tenant {tenants[0]!r}: "
+            "add it under monitor.drift_checks",
         )
     result = await anyio.to_thread.run_sync(scheduler.run_check, checks[model])
     return _JSON({"status": "success", "data": result.to_dict()})
@@ -254,27 +321,40 @@ def _records(
         raise MonitorError(
             f"{query!r} is a metric query; give a log query (a stream selector with filters)"
         )
-    limits = limits_from_section(services.config.section("query_limits"))
-    engine = Engine(services.store, limits)
-    page = limits.for_tenants(list(tenants)).max_entries_limit_per_query
-    records: list[dict[str, Any]] = []
-    cursor = start_ns
-    while cursor < end_ns and len(records) < max_records:
-        outcome = engine.query_range(query, cursor, end_ns, 0, tenants, page, Direction.FORWARD)
+    from flightlog.monitor.sources import PagedEntry, page_forward
+
+    tenant_limits = limits_from_section(services.config.section("query_limits"))
+    page = tenant_limits.for_tenants(list(tenants)).max_entries_limit_per_query
+    # Pages are the tenant's per-query entry limit; only when more entries than that share
+    # one timestamp does a page grow past it (up to max_records), so none of them is lost.
+    engine = Engine(
+        services.store,
+        TenantQueryLimits(
+            default=replace(
+                tenant_limits.for_tenants(list(tenants)),
+                max_entries_limit_per_query=max(page, max_records),
+            )
+        ),
+    )
+
+    def fetch(cursor_ns: int, limit: int) -> list[PagedEntry]:
+        outcome = engine.query_range(query, cursor_ns, end_ns, 0, tenants, limit, Direction.FORWARD)
         if not isinstance(outcome.result, StreamsResult):
             raise MonitorError("the query is a metric query; give a log query (a stream selector)")
-        entries = sorted(
-            (entry for stream in outcome.result.streams for entry in stream.entries),
-            key=lambda entry: entry.ts_ns,
-        )
-        for entry in entries:
-            try:
-                value = orjson.loads(entry.line)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                records.append(value)
-        if len(entries) < page:
-            break
-        cursor = entries[-1].ts_ns + 1
-    return records[:max_records]
+        return [
+            (entry.ts_ns, tuple(sorted(stream.labels.items())), entry.line)
+            for stream in outcome.result.streams
+            for entry in stream.entries
+        ]
+
+    records: list[dict[str, Any]] = []
+    for line in page_forward(fetch, start_ns, end_ns, page, max_page=max(page, max_records)):
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            records.append(value)
+            if len(records) >= max_records:
+                break
+    return records
