@@ -1,4 +1,4 @@
-"""Forwarding to a real Alertmanager (Debian's prometheus-alertmanager), when installed."""
+"""Forwarding to an Alertmanager: a real one (Debian's prometheus-alertmanager) when installed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from flightlog.notify.service import NotifyService
 from flightlog.rules.alert import Alert, fingerprint
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-pytestmark = pytest.mark.skipif(
+NO_ALERTMANAGER = pytest.mark.skipif(
     BINARY is None, reason="Alertmanager not installed (Debian package `prometheus-alertmanager`)"
 )
 
@@ -27,6 +27,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@NO_ALERTMANAGER
 @pytest.mark.slow
 def test_forwarded_alerts_show_up_in_alertmanager(tmp_path: Path) -> None:
     """An alertmanager_configs receiver posts to /api/v2/alerts and Alertmanager lists the alert."""
@@ -94,3 +95,37 @@ def test_forwarded_alerts_show_up_in_alertmanager(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_forwarded_alerts_carry_their_tenant(tmp_path: Path) -> None:
+    """A non-default tenant's alerts are forwarded with X-Scope-OrgID, as Loki's ruler sends them."""
+    from prometheus_client import CollectorRegistry
+
+    from flightlog.notify.metrics import NotifyMetrics
+    from flightlog.notify.testing import RecordingReceiver
+
+    with RecordingReceiver() as am:
+        service = NotifyService(
+            load_alerting_config(
+                {
+                    "route": {"receiver": "am", "group_wait": "0s"},
+                    "receivers": [{"name": "am", "alertmanager_configs": [{"url": am.url}]}],
+                }
+            ),
+            tmp_path / "state",
+            metrics=NotifyMetrics.create(CollectorRegistry()),
+        )
+        service.start()
+        try:
+            now = time.time()
+            service.put(
+                [
+                    Alert({"alertname": "A"}, {}, now, now + 600, tenant="team-a"),
+                    Alert({"alertname": "A"}, {}, now, now + 600),
+                ]
+            )
+            am.wait_for(2)
+        finally:
+            service.stop()
+    tenants = sorted(h.get("X-Scope-OrgID", "-") for h in am.headers)
+    assert tenants == ["-", "team-a"]

@@ -412,3 +412,94 @@ def test_posted_alerts_groups_and_status(flightlog_app_client: Any) -> None:
         {"x": 1},
     ):
         assert http.post("/api/v2/alerts", json=bad).status_code in (400, 422)
+
+
+TENANT_RULES = """
+name: errors
+interval: 200ms
+rules:
+  - alert: TenantErrors
+    expr: sum by (service) (count_over_time({job="tenanted"} |= "error" [1m])) > 2
+"""
+
+
+@pytest.mark.slow
+def test_tenants_alerts_and_silences_are_kept_apart(server: Any, hook: RecordingReceiver) -> None:
+    """The same rule in two tenants gives two alerts and two groups; each tenant sees and
+    silences only its own."""
+
+    def as_tenant(tenant: str) -> dict[str, str]:
+        return {"X-Scope-OrgID": tenant}
+
+    with server.client() as http:
+        silence = {
+            "matchers": [{"name": "service", "value": "api", "isRegex": False, "isEqual": True}],
+            "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)),
+            "createdBy": "a",
+            "comment": "team-a's maintenance",
+        }
+        created = http.post("/api/v2/silences", json=silence, headers=as_tenant("team-a"))
+        assert created.status_code == 200, created.text
+        silence_id = created.json()["silenceID"]
+        for tenant in ("team-a", "team-b"):
+            posted = http.post(
+                "/loki/api/v1/rules/ns", content=TENANT_RULES, headers=as_tenant(tenant)
+            )
+            assert posted.status_code == 202, posted.text
+            now = time.time_ns()
+            pushed = http.post(
+                "/loki/api/v1/push",
+                json={
+                    "streams": [
+                        {
+                            "stream": {"job": "tenanted", "service": "api"},
+                            "values": [[str(now + i), "level=error"] for i in range(3)],
+                        }
+                    ]
+                },
+                headers=as_tenant(tenant),
+            )
+            assert pushed.status_code == 204, pushed.text
+        # team-a's alert is silenced by team-a's silence; team-b's is not, and is notified.
+        (first,) = hook.wait_for(1)
+        assert first["groupKey"] == 'team-b/{}:{alertname="TenantErrors"}'
+        assert [a["labels"]["service"] for a in first["alerts"]] == ["api"]
+
+        def listed(tenant: str) -> list[dict[str, Any]]:
+            return http.get("/api/v2/alerts", headers=as_tenant(tenant)).json()
+
+        a_alerts = wait_until(lambda: listed("team-a"), what="team-a's alert")
+        b_alerts = listed("team-b")
+        assert [a["status"]["silencedBy"] for a in a_alerts] == [[silence_id]]
+        assert [a["status"]["state"] for a in b_alerts] == ["active"]
+        assert a_alerts[0]["fingerprint"] == b_alerts[0]["fingerprint"]  # same labels
+        assert listed("default") == []
+        both = http.get("/api/v2/alerts", headers=as_tenant("team-a|team-b")).json()
+        assert len(both) == 2
+
+        groups = http.get("/api/v2/alerts/groups", headers=as_tenant("team-b")).json()
+        assert [len(g["alerts"]) for g in groups] == [1]
+
+        assert http.get("/api/v2/silences", headers=as_tenant("team-b")).json() == []
+        assert (
+            http.get(f"/api/v2/silence/{silence_id}", headers=as_tenant("team-b")).status_code
+            == 404
+        )
+        assert (
+            http.delete(f"/api/v2/silence/{silence_id}", headers=as_tenant("team-b")).status_code
+            == 404
+        )
+        hijack = http.post(
+            "/api/v2/silences", json={**silence, "id": silence_id}, headers=as_tenant("team-b")
+        )
+        assert hijack.status_code == 404
+        assert [
+            s["id"] for s in http.get("/api/v2/silences", headers=as_tenant("team-a")).json()
+        ] == [silence_id]
+        # Expiring it as team-a releases team-a's alert in its own group.
+        assert (
+            http.delete(f"/api/v2/silence/{silence_id}", headers=as_tenant("team-a")).status_code
+            == 200
+        )
+        second = hook.wait_for(2)[1]
+        assert second["groupKey"] == 'team-a/{}:{alertname="TenantErrors"}'

@@ -9,15 +9,21 @@ with a delivery in flight is not flushed again until that delivery finishes.
 Timers follow Alertmanager: a new group waits ``group_wait`` (or flushes at once when its
 alert started longer ago than that), then flushes every ``group_interval``; an unchanged
 group is re-sent only after ``repeat_interval``.
+
+Tenants are kept apart as in Mimir's multi-tenant Alertmanager: an alert is identified by
+(tenant, fingerprint), groups of a tenant other than the default have keys under
+``<tenant>/``, and only the tenant's own silences and firing alerts mute or inhibit it.
+The routing tree and receivers are shared.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from flightlog.model import DEFAULT_TENANT
 from flightlog.notify.config import AlertingConfig, Integration, Route
 from flightlog.notify.inhibit import inhibiting
 from flightlog.notify.metrics import NotifyMetrics
@@ -43,6 +49,7 @@ class Notification:
     firing: frozenset[str]
     resolved: frozenset[str]
     at: float
+    tenant: str = DEFAULT_TENANT
 
     @property
     def status(self) -> AlertStatus:
@@ -63,11 +70,19 @@ class AlertMarker:
     receivers: tuple[str, ...] = ()
 
 
+_AlertKey = tuple[str, str]  # (tenant, fingerprint)
+
+
+def _key(alert: Alert) -> _AlertKey:
+    return (alert.tenant, alert.fingerprint)
+
+
 @dataclass
 class _Group:
     route: Route
     key: str
     labels: dict[str, str]
+    tenant: str = DEFAULT_TENANT
     alerts: dict[str, Alert] = field(default_factory=dict)
     next_flush: float = 0.0
     has_flushed: bool = False
@@ -91,7 +106,7 @@ class Dispatcher:
         self._silences = silences
         self._clock = clock
         self._lock = threading.RLock()
-        self._alerts: dict[str, Alert] = {}
+        self._alerts: dict[_AlertKey, Alert] = {}
         self._groups: dict[str, _Group] = {}
 
     @property
@@ -108,18 +123,19 @@ class Dispatcher:
                 if not alert.updated_at:
                     alert = replace(alert, updated_at=now)
                 fp = alert.fingerprint
-                previous = self._alerts.get(fp)
+                previous = self._alerts.get(_key(alert))
                 if previous is not None and previous.status_at(now) is AlertStatus.FIRING:
                     alert = replace(alert, starts_at=min(previous.starts_at, alert.starts_at))
-                self._alerts[fp] = alert
+                self._alerts[_key(alert)] = alert
                 for route in match_routes(self._config.route, alert.labels):
-                    key = group_key(route, alert.labels)
+                    key = group_key(route, alert.labels, alert.tenant)
                     group = self._groups.get(key)
                     if group is None:
                         group = _Group(
                             route,
                             key,
                             group_labels(route, alert.labels),
+                            alert.tenant,
                             next_flush=now + route.group_wait_s,
                         )
                         self._groups[key] = group
@@ -128,14 +144,16 @@ class Dispatcher:
                     if not group.has_flushed and alert.starts_at + route.group_wait_s <= now:
                         group.next_flush = min(group.next_flush, now)
 
-    def alerts(self) -> list[tuple[Alert, AlertMarker]]:
-        """Every alert in the store with its marker, for ``GET /api/v2/alerts``."""
+    def alerts(self, tenants: Collection[str] | None = None) -> list[tuple[Alert, AlertMarker]]:
+        """The alerts in the store (of ``tenants``, or all) with their markers, for ``GET /api/v2/alerts``."""
         now = self._clock()
         with self._lock:
             alerts = list(self._alerts.values())
         firing = [a for a in alerts if a.status_at(now) is AlertStatus.FIRING]
         out = []
         for alert in alerts:
+            if tenants is not None and alert.tenant not in tenants:
+                continue
             receivers = tuple(
                 dict.fromkeys(r.receiver for r in match_routes(self._config.route, alert.labels))
             )
@@ -145,17 +163,21 @@ class Dispatcher:
     def _marker(
         self, alert: Alert, firing: list[Alert], now: float, receivers: tuple[str, ...] = ()
     ) -> AlertMarker:
-        silenced = tuple(self._silences.muting(alert.labels, now))
-        inhibited = tuple(inhibiting(self._config.inhibit_rules, alert.labels, firing))
+        silenced = tuple(self._silences.muting(alert.labels, now, alert.tenant))
+        same_tenant = [a for a in firing if a.tenant == alert.tenant]
+        inhibited = tuple(inhibiting(self._config.inhibit_rules, alert.labels, same_tenant))
         state = "suppressed" if silenced or inhibited else "active"
         return AlertMarker(state, silenced, inhibited, receivers)
 
-    def groups(self) -> list[tuple[str, str, dict[str, str], list[Alert]]]:
-        """(group key, receiver, group labels, alerts) of every aggregation group."""
+    def groups(
+        self, tenants: Collection[str] | None = None
+    ) -> list[tuple[str, str, dict[str, str], list[Alert]]]:
+        """(group key, receiver, group labels, alerts) of every aggregation group (of ``tenants``)."""
         with self._lock:
             return [
                 (g.key, g.route.receiver, dict(g.labels), list(g.alerts.values()))
                 for g in sorted(self._groups.values(), key=lambda g: g.key)
+                if tenants is None or g.tenant in tenants
             ]
 
     def next_due(self) -> float | None:
@@ -212,7 +234,14 @@ class Dispatcher:
             )
             out.append(
                 Notification(
-                    integration, group.key, dict(group.labels), alerts, firing, resolved, now
+                    integration,
+                    group.key,
+                    dict(group.labels),
+                    alerts,
+                    firing,
+                    resolved,
+                    now,
+                    group.tenant,
                 )
             )
         group.in_flight += len(out)
@@ -253,9 +282,9 @@ class Dispatcher:
             del self._groups[group.key]
 
     def _gc(self, now: float) -> None:
-        for fp, alert in list(self._alerts.items()):
+        for key, alert in list(self._alerts.items()):
             if alert.ends_at is not None and alert.ends_at + RESOLVED_RETENTION_S < now:
-                del self._alerts[fp]
+                del self._alerts[key]
 
 
 def _needs_update(

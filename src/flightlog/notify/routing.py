@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flightlog.model import format_labels
+from flightlog.model import DEFAULT_TENANT, format_labels
 from flightlog.notify.config import Route
 from flightlog.notify.matchers import matches_all
 
@@ -36,6 +36,8 @@ def group_labels(route: Route, labels: Mapping[str, str]) -> dict[str, str]:
     return {name: labels[name] for name in route.group_by if name in labels}
 
 
-def group_key(route: Route, labels: Mapping[str, str]) -> str:
-    """Alertmanager's group key: ``<route key>:<group labels>``."""
-    return f"{route.key}:{format_labels(group_labels(route, labels))}"
+def group_key(route: Route, labels: Mapping[str, str], tenant: str = DEFAULT_TENANT) -> str:
+    """Alertmanager's group key ``<route key>:<group labels>``, under ``<tenant>/`` for a tenant
+    other than the default (so two tenants' groups, and their PagerDuty incidents, stay apart)."""
+    key = f"{route.key}:{format_labels(group_labels(route, labels))}"
+    return key if tenant == DEFAULT_TENANT else f"{tenant}/{key}"

@@ -3,6 +3,8 @@
 A silence is ``pending`` before ``starts_at``, ``active`` until ``ends_at`` and
 ``expired`` after; expiring one sets ``ends_at`` to now (it stays listed, as in
 Alertmanager). Matchers use Alertmanager's API form (name, value, isRegex, isEqual).
+Each silence belongs to a tenant and mutes only that tenant's alerts; the API shows and
+changes only the caller's tenant's silences.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from flightlog.errors import ConfigError
-from flightlog.model import LabelMatcher, MatchOp
+from flightlog.model import DEFAULT_TENANT, LabelMatcher, MatchOp
 from flightlog.rules.alert import format_rfc3339
 
 __all__ = ["Silence", "SilenceState", "SilenceStore", "matcher_from_api", "matcher_to_api"]
@@ -66,6 +68,7 @@ class Silence:
     created_by: str
     comment: str
     updated_at: float
+    tenant: str = DEFAULT_TENANT
 
     def state_at(self, now: float) -> SilenceState:
         if now < self.starts_at:
@@ -105,8 +108,14 @@ class SilenceStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, matchers TEXT NOT NULL,"
             " starts_at REAL NOT NULL, ends_at REAL NOT NULL, created_by TEXT NOT NULL,"
-            " comment TEXT NOT NULL, updated_at REAL NOT NULL)"
+            " comment TEXT NOT NULL, updated_at REAL NOT NULL,"
+            f" tenant TEXT NOT NULL DEFAULT '{DEFAULT_TENANT}')"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(silences)")}
+        if "tenant" not in columns:  # a notify.db from before silences had tenants
+            self._db.execute(
+                f"ALTER TABLE silences ADD COLUMN tenant TEXT NOT NULL DEFAULT '{DEFAULT_TENANT}'"
+            )
         self._cache: list[Silence] | None = None
 
     def close(self) -> None:
@@ -121,8 +130,12 @@ class SilenceStore:
         created_by: str,
         comment: str,
         silence_id: str | None = None,
+        tenant: str = DEFAULT_TENANT,
     ) -> Silence:
-        """Create a silence (or replace the one with ``silence_id``); returns it."""
+        """Create a silence (or replace the tenant's one with ``silence_id``); returns it.
+
+        ``KeyError`` when ``silence_id`` is not one of the tenant's silences.
+        """
         if not matchers:
             raise ConfigError("a silence needs at least one matcher, or it would mute every alert")
         if ends_at <= starts_at:
@@ -130,7 +143,7 @@ class SilenceStore:
         if all(m.matches("") for m in matchers):
             raise ConfigError("at least one silence matcher must not match the empty string")
         now = self._clock()
-        if silence_id is not None and self.get(silence_id) is None:
+        if silence_id is not None and self.get(silence_id, (tenant,)) is None:
             raise KeyError(silence_id)
         silence = Silence(
             id=silence_id or str(uuid.uuid4()),
@@ -140,19 +153,21 @@ class SilenceStore:
             created_by=created_by,
             comment=comment,
             updated_at=now,
+            tenant=tenant,
         )
         encoded = json.dumps([matcher_to_api(m) for m in matchers])
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO silences VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (silence.id, encoded, starts_at, ends_at, created_by, comment, now),
+                "INSERT OR REPLACE INTO silences (id, matchers, starts_at, ends_at, created_by,"
+                " comment, updated_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (silence.id, encoded, starts_at, ends_at, created_by, comment, now, tenant),
             )
             self._cache = None
         return silence
 
-    def expire(self, silence_id: str) -> Silence:
-        """End a silence now; ``KeyError`` when unknown."""
-        silence = self.get(silence_id)
+    def expire(self, silence_id: str, tenants: Collection[str] | None = None) -> Silence:
+        """End a silence now; ``KeyError`` when unknown (or not one of ``tenants``')."""
+        silence = self.get(silence_id, tenants)
         if silence is None:
             raise KeyError(silence_id)
         now = self._clock()
@@ -175,13 +190,18 @@ class SilenceStore:
             self._cache = None
         return removed
 
-    def get(self, silence_id: str) -> Silence | None:
-        return next((s for s in self.all() if s.id == silence_id), None)
+    def get(self, silence_id: str, tenants: Collection[str] | None = None) -> Silence | None:
+        """The silence with this ID (``None`` when unknown or not one of ``tenants``')."""
+        return next((s for s in self.all(tenants) if s.id == silence_id), None)
 
-    def all(self) -> list[Silence]:
+    def all(self, tenants: Collection[str] | None = None) -> list[Silence]:
+        """Every silence (of ``tenants``, or of all tenants)."""
         with self._lock:
             if self._cache is None:
-                rows = self._db.execute("SELECT * FROM silences ORDER BY starts_at, id").fetchall()
+                rows = self._db.execute(
+                    "SELECT id, matchers, starts_at, ends_at, created_by, comment, updated_at,"
+                    " tenant FROM silences ORDER BY starts_at, id"
+                ).fetchall()
                 self._cache = [
                     Silence(
                         id=row[0],
@@ -191,12 +211,15 @@ class SilenceStore:
                         created_by=row[4],
                         comment=row[5],
                         updated_at=row[6],
+                        tenant=row[7],
                     )
                     for row in rows
                 ]
-            return list(self._cache)
+            return [s for s in self._cache if tenants is None or s.tenant in tenants]
 
-    def muting(self, labels: Mapping[str, str], now: float | None = None) -> list[str]:
-        """Ids of the active silences that mute this label set."""
+    def muting(
+        self, labels: Mapping[str, str], now: float | None = None, tenant: str = DEFAULT_TENANT
+    ) -> list[str]:
+        """Ids of the tenant's active silences that mute this label set."""
         at = self._clock() if now is None else now
-        return [s.id for s in self.all() if s.mutes(labels, at)]
+        return [s.id for s in self.all((tenant,)) if s.mutes(labels, at)]

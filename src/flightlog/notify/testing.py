@@ -1,7 +1,8 @@
 """A real HTTP server that records what receivers send it, for tests of alert routing.
 
 ``RecordingReceiver`` listens on a free loopback port; ``.url`` is where to point a
-webhook / Slack / PagerDuty / Alertmanager integration, ``.bodies`` the JSON bodies it got,
+webhook / Slack / PagerDuty / Alertmanager integration, ``.bodies`` the JSON bodies it got
+(``.headers`` their request headers, in the same order),
 ``wait_for(n)`` waits (bounded) until ``n`` have arrived. ``delay_s`` makes it answer slowly,
 to stand in for a receiver that hangs.
 """
@@ -22,6 +23,7 @@ class RecordingReceiver:
         self.status = status
         self.delay_s = delay_s
         self.requests: list[tuple[str, Any, float]] = []
+        self.headers: list[dict[str, str]] = []
         self._cond = threading.Condition()
         owner = self
 
@@ -37,6 +39,7 @@ class RecordingReceiver:
                     body = raw.decode(errors="replace")
                 with owner._cond:
                     owner.requests.append((self.path, body, time.monotonic()))
+                    owner.headers.append(dict(self.headers.items()))
                     owner._cond.notify_all()
                 try:
                     self.send_response(owner.status)

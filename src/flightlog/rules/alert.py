@@ -3,6 +3,9 @@
 An ``Alert`` has Alertmanager's shape (labels, annotations, startsAt, endsAt, generatorURL)
 and identity: its fingerprint is the FNV-1a-64 hash of its sorted labels, exactly as
 Prometheus and Alertmanager compute it, so fingerprints match across both systems.
+It also carries the tenant whose rule (or API call) produced it: the notification
+pipeline keeps each tenant's alerts, groups and silences apart, as Mimir's multi-tenant
+Alertmanager does (``(tenant, fingerprint)`` is an alert's identity there).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from flightlog.model import DEFAULT_TENANT
 
 __all__ = ["Alert", "AlertStatus", "fingerprint", "format_rfc3339", "parse_rfc3339"]
 
@@ -73,6 +78,7 @@ class Alert:
     ends_at: float | None = None
     generator_url: str = ""
     updated_at: float = 0.0
+    tenant: str = DEFAULT_TENANT
     # Computed once: the dispatcher asks for it several times per alert per flush.
     fingerprint: str = field(init=False, repr=False, compare=False, default="")
 

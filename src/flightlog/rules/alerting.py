@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
+from flightlog.model import DEFAULT_TENANT
 from flightlog.rules.alert import Alert, fingerprint
 from flightlog.rules.model import AlertingRule, AlertState, Sample
 from flightlog.rules.template import TemplateData, expand
@@ -117,7 +118,12 @@ def generator_url(external_url: str, expr: str) -> str:
 
 
 def to_notify_alert(
-    alert: ActiveAlert, rule: AlertingRule, ts_ns: int, interval_s: float, external_url: str
+    alert: ActiveAlert,
+    rule: AlertingRule,
+    ts_ns: int,
+    interval_s: float,
+    external_url: str,
+    tenant: str = DEFAULT_TENANT,
 ) -> Alert | None:
     """The Alertmanager alert to send for an active alert (``None`` while pending).
 
@@ -138,4 +144,5 @@ def to_notify_alert(
         ends_at=ends_at,
         generator_url=generator_url(external_url, rule.expr),
         updated_at=ts_ns / NS,
+        tenant=tenant,
     )

@@ -198,7 +198,7 @@ class Ruler:
                     self.state.save_alerts(group.key, rule.name, active)
                     for alert in active.values():
                         notified = to_notify_alert(
-                            alert, rule, ts_ns, group.interval_s, self.external_url
+                            alert, rule, ts_ns, group.interval_s, self.external_url, group.tenant
                         )
                         if notified is not None:
                             outgoing.append(notified)

@@ -1,9 +1,15 @@
-"""Forwarding to an existing Alertmanager through its ``POST /api/v2/alerts`` API."""
+"""Forwarding to an existing Alertmanager through its ``POST /api/v2/alerts`` API.
+
+Alerts of a tenant other than the default are sent with ``X-Scope-OrgID: <tenant>``, which
+a multi-tenant Alertmanager (Mimir's, Cortex's) reads as Loki's ruler sends it; a plain
+Alertmanager ignores the header.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flightlog.model import DEFAULT_TENANT
 from flightlog.notify.dispatcher import Notification
 from flightlog.notify.receivers.failure import post_json
 from flightlog.rules.alert import format_rfc3339
@@ -31,4 +37,7 @@ def send(
     notification: Notification, external_url: str, timeout_s: float, client: httpx.Client
 ) -> None:
     url = str(notification.integration.options["url"]).rstrip("/") + "/api/v2/alerts"
-    post_json(client, url, payload(notification, external_url), timeout_s)
+    headers = (
+        {"X-Scope-OrgID": notification.tenant} if notification.tenant != DEFAULT_TENANT else None
+    )
+    post_json(client, url, payload(notification, external_url), timeout_s, headers=headers)

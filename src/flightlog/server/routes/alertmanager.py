@@ -5,6 +5,10 @@
 * ``GET /api/v2/alerts/groups`` (what dashboards such as karma read), ``GET /api/v2/status``
 * ``GET/POST /api/v2/silences``, ``GET/DELETE /api/v2/silence/{id}`` (and the same under
   ``/api/v2/silences/{id}``), in Alertmanager's JSON shapes.
+
+Every endpoint is scoped to the caller's tenant (``X-Scope-OrgID``, ``default`` without
+it), as Mimir's multi-tenant Alertmanager is: a tenant sees, posts, silences and expires
+only its own alerts and silences. Reads may name several tenants (``a|b``).
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def get_alerts(
     unprocessed: bool = True,
     receiver: str | None = None,
     filter: list[str] = Query(default=[]),
-    _: tuple[str, ...] = Depends(_read),
+    tenants: tuple[str, ...] = Depends(_read),
     notify: NotifyService = Depends(_notify),
 ) -> list[dict[str, Any]]:
     try:
@@ -69,7 +73,7 @@ def get_alerts(
         raise HTTPError(400, str(exc)) from None
     now = time.time()
     out = []
-    for alert, marker in notify.dispatcher.alerts():
+    for alert, marker in notify.dispatcher.alerts(tenants):
         if alert.status_at(now).value != "firing" or not matches_all(matchers, alert.labels):
             continue
         if (marker.silenced_by and not silenced) or (marker.inhibited_by and not inhibited):
@@ -102,21 +106,28 @@ def _gettable(alert: Alert, marker: Any, now: float) -> dict[str, Any]:
 
 @router.get("/api/v2/alerts/groups")
 def get_alert_groups(
-    _: tuple[str, ...] = Depends(_read), notify: NotifyService = Depends(_notify)
+    tenants: tuple[str, ...] = Depends(_read), notify: NotifyService = Depends(_notify)
 ) -> list[dict[str, Any]]:
     now = time.time()
-    markers = {alert.fingerprint: marker for alert, marker in notify.dispatcher.alerts()}
+    markers = {
+        (alert.tenant, alert.fingerprint): marker
+        for alert, marker in notify.dispatcher.alerts(tenants)
+    }
     out = []
-    for _key, receiver, labels, alerts in notify.dispatcher.groups():
+    for _key, receiver, labels, alerts in notify.dispatcher.groups(tenants):
         firing = [
-            a for a in alerts if a.status_at(now).value == "firing" and a.fingerprint in markers
+            a
+            for a in alerts
+            if a.status_at(now).value == "firing" and (a.tenant, a.fingerprint) in markers
         ]
         if firing:
             out.append(
                 {
                     "labels": labels,
                     "receiver": {"name": receiver},
-                    "alerts": [_gettable(a, markers[a.fingerprint], now) for a in firing],
+                    "alerts": [
+                        _gettable(a, markers[(a.tenant, a.fingerprint)], now) for a in firing
+                    ],
                 }
             )
     return out
@@ -153,7 +164,7 @@ def get_status(
 @router.post("/api/v2/alerts")
 def post_alerts(
     alerts: list[dict[str, Any]] = Body(...),
-    _: tuple[str, ...] = Depends(_write),
+    tenants: tuple[str, ...] = Depends(_write),
     notify: NotifyService = Depends(_notify),
 ) -> Response:
     if len(alerts) > MAX_ALERTS_PER_POST:
@@ -183,6 +194,7 @@ def post_alerts(
                 ends_at=ends,
                 generator_url=str(item.get("generatorURL") or ""),
                 updated_at=now,
+                tenant=tenants[0],
             )
         )
     notify.put(parsed)
@@ -192,7 +204,7 @@ def post_alerts(
 @router.get("/api/v2/silences")
 def list_silences(
     filter: list[str] = Query(default=[]),
-    _: tuple[str, ...] = Depends(_read),
+    tenants: tuple[str, ...] = Depends(_read),
     notify: NotifyService = Depends(_notify),
 ) -> list[dict[str, Any]]:
     try:
@@ -201,7 +213,7 @@ def list_silences(
         raise HTTPError(400, str(exc)) from None
     now = time.time()
     out = []
-    for silence in notify.silences.all():
+    for silence in notify.silences.all(tenants):
         if wanted and not all(any(m == w for m in silence.matchers) for w in wanted):
             continue
         out.append(silence.to_api(now))
@@ -213,7 +225,7 @@ def list_silences(
 @router.post("/api/v2/silences")
 def post_silence(
     body: dict[str, Any] = Body(...),
-    _: tuple[str, ...] = Depends(_write),
+    tenants: tuple[str, ...] = Depends(_write),
     notify: NotifyService = Depends(_notify),
 ) -> dict[str, str]:
     raw_matchers = body.get("matchers")
@@ -237,6 +249,7 @@ def post_silence(
             str(body.get("createdBy") or ""),
             str(body.get("comment") or ""),
             silence_id=body.get("id") or None,
+            tenant=tenants[0],
         )
     except ConfigError as exc:
         raise HTTPError(400, str(exc)) from None
@@ -248,9 +261,11 @@ def post_silence(
 @router.get("/api/v2/silence/{silence_id}")
 @router.get("/api/v2/silences/{silence_id}")
 def get_silence(
-    silence_id: str, _: tuple[str, ...] = Depends(_read), notify: NotifyService = Depends(_notify)
+    silence_id: str,
+    tenants: tuple[str, ...] = Depends(_read),
+    notify: NotifyService = Depends(_notify),
 ) -> dict[str, Any]:
-    silence = notify.silences.get(silence_id)
+    silence = notify.silences.get(silence_id, tenants)
     if silence is None:
         raise HTTPError(404, f"silence {silence_id!r} not found")
     return silence.to_api(time.time())
@@ -259,10 +274,12 @@ def get_silence(
 @router.delete("/api/v2/silence/{silence_id}")
 @router.delete("/api/v2/silences/{silence_id}")
 def expire_silence(
-    silence_id: str, _: tuple[str, ...] = Depends(_write), notify: NotifyService = Depends(_notify)
+    silence_id: str,
+    tenants: tuple[str, ...] = Depends(_write),
+    notify: NotifyService = Depends(_notify),
 ) -> Response:
     try:
-        notify.silences.expire(silence_id)
+        notify.silences.expire(silence_id, tenants)
     except KeyError:
         raise HTTPError(404, f"silence {silence_id!r} not found") from None
     notify.put([])  # wake the ticker: muted groups may be due now
