@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from flightlog.analyze.follow import DiagnosisAlerter, LogFollower
+from flightlog.testing import FakeClock
 
 EPOCH = "Epoch {e}/9\n10/10 [==============================] - 1s 5ms/step - loss: {l} - val_loss: {v}\n"
 
@@ -156,4 +157,132 @@ def test_follower_waits_for_a_recognisable_format(tmp_path: Path) -> None:
     analysis = follower.snapshot()
     assert analysis is not None and analysis.format == "keras"
     assert analysis.runs[0].table.get("train", "loss").values.tolist() == [0.9]
+    follower.close()
+
+
+# ---- a job hung right now: silence since the last progress line ------------------------
+
+NANOGPT = "iter {i}: loss {loss:.4f}, time 100.00ms, mfu 12.30%\n"
+HF_DICT = "{{'loss': {loss}, 'grad_norm': 1.5, 'learning_rate': 5e-05, 'epoch': {epoch}}}\n"
+
+
+def follower_at_mtime(log: Path, format_name: str) -> tuple[LogFollower, FakeClock]:
+    """A follower whose clock starts when the log was last written."""
+    clock = FakeClock(start_ns=int(log.stat().st_mtime * 1e9))
+    return LogFollower(log, format_name, clock=clock.time), clock
+
+
+def ongoing(analysis: object) -> list[dict[str, object]]:
+    return [
+        d.to_dict()
+        for run in analysis.runs  # type: ignore[attr-defined]
+        for d in run.diagnoses
+        if d.kind == "stall" and d.evidence.get("ongoing")
+    ]
+
+
+def test_silence_over_the_stall_threshold_is_an_ongoing_stall(tmp_path: Path) -> None:
+    """Steps of 0.1 s (the log's own times), then 31 s of silence: a stall right now."""
+    log = tmp_path / "train.log"
+    log.write_text("".join(NANOGPT.format(i=i, loss=2 - i / 10) for i in range(8)))
+    follower, clock = follower_at_mtime(log, "nanogpt")
+    follower.poll()
+    clock.advance(29)
+    assert ongoing(follower.snapshot()) == []  # limit: max(10 x 0.1 s, 30 s)
+    clock.advance(2)
+    (stall,) = ongoing(follower.snapshot())
+    assert stall["severity"] == "warning"
+    assert stall["first_step"] == 7
+    assert stall["evidence"]["since_step"] == 7
+    assert stall["evidence"]["silent_secs"] == 31
+    assert stall["evidence"]["usual_gap_secs"] == 0.1
+    assert "hung right now" in stall["message"]
+    follower.close()
+
+
+def test_new_progress_ends_the_ongoing_stall(tmp_path: Path) -> None:
+    """A progress line after the silence: the stall is over (no ongoing diagnosis)."""
+    log = tmp_path / "train.log"
+    log.write_text("".join(NANOGPT.format(i=i, loss=2 - i / 10) for i in range(8)))
+    follower, clock = follower_at_mtime(log, "nanogpt")
+    follower.poll()
+    clock.advance(60)
+    assert ongoing(follower.snapshot())
+    with open(log, "a") as handle:
+        handle.write(NANOGPT.format(i=8, loss=1.1))
+    follower.poll()
+    assert ongoing(follower.snapshot()) == []
+    follower.close()
+
+
+def test_without_times_the_usual_gap_is_what_the_follower_saw(tmp_path: Path) -> None:
+    """Trainer dicts carry no time: one dict a second seen live sets the usual gap."""
+    log = tmp_path / "train.log"
+    log.write_text(HF_DICT.format(loss=0.9, epoch=0.1))
+    follower, clock = follower_at_mtime(log, "hf")
+    follower.poll()
+    for i in range(2, 7):
+        clock.advance(1)
+        with open(log, "a") as handle:
+            handle.write(HF_DICT.format(loss=1 - i / 10, epoch=i / 10))
+        follower.poll()
+    clock.advance(30)
+    assert ongoing(follower.snapshot()) == []  # limit: max(10 x 1 s, 30 s)
+    clock.advance(1)
+    (stall,) = ongoing(follower.snapshot())
+    assert stall["evidence"]["usual_gap_secs"] == 1.0
+    assert stall["evidence"]["since_step"] == 6
+    follower.close()
+
+
+def test_too_few_observations_make_no_ongoing_stall(tmp_path: Path) -> None:
+    """Two timeless dicts are not enough to know the usual gap: no stall, however long."""
+    log = tmp_path / "train.log"
+    log.write_text(HF_DICT.format(loss=0.9, epoch=0.1) + HF_DICT.format(loss=0.8, epoch=0.2))
+    follower, clock = follower_at_mtime(log, "hf")
+    follower.poll()
+    clock.advance(3600)
+    assert ongoing(follower.snapshot()) == []
+    follower.close()
+
+
+def test_a_finished_run_is_not_stalled(tmp_path: Path) -> None:
+    """The Trainer printed its closing summary: silence afterwards is the end, not a hang."""
+    log = tmp_path / "train.log"
+    log.write_text(HF_DICT.format(loss=0.9, epoch=0.1))
+    follower, clock = follower_at_mtime(log, "hf")
+    follower.poll()
+    for i in range(2, 7):
+        clock.advance(1)
+        with open(log, "a") as handle:
+            handle.write(HF_DICT.format(loss=1 - i / 10, epoch=i / 10))
+        follower.poll()
+    with open(log, "a") as handle:
+        handle.write("{'train_runtime': 6.5, 'train_loss': 0.6, 'epoch': 0.6}\n")
+    follower.poll()
+    clock.advance(3600)
+    assert ongoing(follower.snapshot()) == []
+    follower.close()
+
+
+def test_ongoing_stall_is_posted_once_per_hang(tmp_path: Path, receiver: Receiver) -> None:
+    """The webhook gets the ongoing stall once; a later hang at another step again."""
+    log = tmp_path / "train.log"
+    log.write_text("".join(NANOGPT.format(i=i, loss=2 - i / 10) for i in range(8)))
+    follower, clock = follower_at_mtime(log, "nanogpt")
+    alerter = DiagnosisAlerter(receiver.url)
+    follower.poll()
+    clock.advance(40)
+    sent = alerter.notify(follower.snapshot())
+    assert [(p["diagnosis"]["kind"], p["diagnosis"]["first_step"]) for p in sent] == [("stall", 7)]
+    clock.advance(40)
+    assert alerter.notify(follower.snapshot()) == []
+    with open(log, "a") as handle:
+        handle.write(NANOGPT.format(i=8, loss=1.1))
+    follower.poll()
+    clock.advance(40)
+    sent = alerter.notify(follower.snapshot())
+    assert [p["diagnosis"]["evidence"]["since_step"] for p in sent] == [8]
+    assert len(receiver.bodies) == 2
+    alerter.close()
     follower.close()

@@ -7,6 +7,15 @@ the rest of the old file is read first, then the new file from its start. A part
 line waits for its newline. ``snapshot()`` analyses a copy of the parser state, leaving
 the live parser untouched.
 
+A job hung right now writes nothing, so no gap between points shows it: the follower
+notes on its clock when each poll brought new progress points (the lines already in the
+file at the first poll count from the file's last modification), and ``snapshot()``
+adds an ongoing ``stall`` diagnosis to the run being written when the silence since
+then is over the stall threshold (``StallParams``: ``factor`` x the usual gap, and
+``min_gap_secs``). The usual gap is the log's own (its time column) or, without one, the
+gaps the follower saw between progress arrivals. A run that says it finished (total
+steps reached, a Trainer summary) never stalls.
+
 ``DiagnosisAlerter`` posts each new diagnosis of severity ≥ warning once to a webhook
 (JSON ``{"source", "run", "diagnosis"}``); a diagnosis is "the same" when run, kind and
 its metric/split/signature match. A failing webhook is reported, never fatal.
@@ -15,16 +24,20 @@ its metric/split/signature match. A failing webhook is reported, never fatal.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
+import statistics
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
 
-from flightlog.analyze.analysis import LogAnalysis, analyze_parsed, jsonable
+from flightlog.analyze.analysis import LogAnalysis, RunAnalysis, analyze_parsed, jsonable
 from flightlog.analyze.diagnose import Diagnosis, DiagnosisParams
 from flightlog.analyze.diagnose.model import SEVERITY_RANK, WARNING
+from flightlog.analyze.diagnose.stall import find_ongoing_stall, usual_gap_secs
 from flightlog.analyze.formats import detect_format
 from flightlog.analyze.parse import LogReader, make_parser
 from flightlog.analyze.reading import normalize
@@ -44,8 +57,13 @@ class LogFollower:
         format_name: str | None = None,
         params: DiagnosisParams | None = None,
         run_name: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
+        self.clock = clock
+        self._progress = 0  # progress points parsed so far
+        self._progress_at: float | None = None  # clock time they were first seen
+        self._arrival_gaps: list[float] = []  # seconds per progress point, per arrival
         self.format_name = format_name
         self.params = params
         self.run_name = run_name or self.path.stem
@@ -114,7 +132,23 @@ class LogFollower:
             if self._open():
                 data += self._drain()
         self._feed(data)
+        self._note_progress()
         return len(data)
+
+    def _note_progress(self) -> None:
+        if self._reader is None:
+            return
+        progress = self._reader.parser.progress_count
+        if progress <= self._progress:
+            return
+        now = self.clock()
+        if self._progress_at is None:
+            # the backlog read at the first poll was written by the last modification
+            assert self._stream is not None
+            now = min(now, os.fstat(self._stream.fileno()).st_mtime)
+        else:
+            self._arrival_gaps.append((now - self._progress_at) / (progress - self._progress))
+        self._progress, self._progress_at = progress, now
 
     def _feed(self, data: bytes) -> None:
         if not data:
@@ -132,7 +166,37 @@ class LogFollower:
         if self._reader is None:
             return None
         reader = copy.deepcopy(self._reader)
-        return analyze_parsed(reader.finish(), str(self.path), self.params)
+        analysis = analyze_parsed(reader.finish(), str(self.path), self.params)
+        return self._with_ongoing_stall(analysis)
+
+    def _with_ongoing_stall(self, analysis: LogAnalysis) -> LogAnalysis:
+        """``analysis`` plus a stall diagnosis on the live run when it is silent too long."""
+        if self._progress_at is None or not analysis.runs or self._reader is None:
+            return analysis
+        live = self._reader.parser.current_run
+        index = next(
+            (i for i, run in enumerate(analysis.runs) if run.run == live), len(analysis.runs) - 1
+        )
+        run = analysis.runs[index]
+        if _finished(run):
+            return analysis
+        params = (self.params or DiagnosisParams()).stall
+        usual = usual_gap_secs(run.table, params)
+        if usual is None and len(self._arrival_gaps) >= params.min_points - 1:
+            usual = statistics.median(self._arrival_gaps)
+        if usual is None:
+            return analysis
+        stall = find_ongoing_stall(
+            self.clock() - self._progress_at, usual, run.summary.get("steps"), params
+        )
+        if stall is None:
+            return analysis
+        diagnoses = sorted(
+            (*run.diagnoses, stall), key=lambda d: -SEVERITY_RANK[d.severity]
+        )  # stable: the stall goes after the other warnings
+        runs = list(analysis.runs)
+        runs[index] = dataclasses.replace(run, diagnoses=tuple(diagnoses))
+        return dataclasses.replace(analysis, runs=tuple(runs))
 
     def close(self) -> None:
         if self._stream is not None:
@@ -140,7 +204,17 @@ class LogFollower:
             self._stream = None
 
 
+def _finished(run: RunAnalysis) -> bool:
+    """Whether the run says it is over (then silence is not a stall)."""
+    steps, total = run.summary.get("steps"), run.summary.get("total_steps")
+    if isinstance(steps, int) and isinstance(total, int) and steps >= total:
+        return True
+    return "train_runtime" in run.table.info  # the Trainer's closing summary
+
+
 def _identity(run: str, diagnosis: Diagnosis) -> tuple[str, ...]:
+    """What makes a diagnosis "the same" for alerting; an ongoing stall is new per step
+    it hangs at (a job that resumes and hangs again is alerted again)."""
     evidence = diagnosis.evidence
     return (
         run,
@@ -148,6 +222,7 @@ def _identity(run: str, diagnosis: Diagnosis) -> tuple[str, ...]:
         str(evidence.get("metric", "")),
         str(evidence.get("split", "")),
         str(evidence.get("signature", "")),
+        str(evidence.get("since_step", "")) if evidence.get("ongoing") else "",
     )
 
 

@@ -10,7 +10,7 @@ severity (critical first), then by first step. Kinds and default thresholds:
 | ``error`` | critical/warning | an error signature matched (see ``flightlog.analyze.signatures``) |
 | ``overfitting`` | warning | held-out metric worse than its best for 3 evaluations (>2 %) while train improved |
 | ``spike`` | warning | robust z-score > 8 against the previous 25 points |
-| ``stall`` | warning | a gap between progress points > 10x the median and > 30 s |
+| ``stall`` | warning | a gap between progress points > 10x the median and > 30 s (``--follow``: also the silence since the last progress line, while it lasts) |
 | ``slow_data`` | warning | data time > 30 % of step time |
 | ``plateau`` | info | best improved < 1 % over the last 10 points (+ early-stopping saving) |
 """

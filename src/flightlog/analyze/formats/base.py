@@ -94,6 +94,11 @@ class FormatParser:
         return self.builder.current.run
 
     @property
+    def progress_count(self) -> int:
+        """How many progress points were parsed: each run's longest series, summed."""
+        return sum(max(map(len, run.series.values()), default=0) for run in self.builder.runs)
+
+    @property
     def last_step(self) -> int | None:
         """The last step recorded so far (errors found in the log are pinned to it)."""
         return self.builder._last_step

@@ -218,6 +218,14 @@ class JsonLinesParser(FormatParser):
     def current_run(self) -> str:
         return self.sink.last_builder.current.run
 
+    @property
+    def progress_count(self) -> int:
+        return sum(
+            max(map(len, run.series.values()), default=0)
+            for builder in self.sink.builders.values()
+            for run in builder.runs
+        )
+
     def _feed(self, text: str) -> None:
         loads = orjson.loads
         add = self.sink.add_record
