@@ -111,3 +111,54 @@ def test_html_is_one_self_contained_file() -> None:
     assert page.count('class="chart"') == 1  # one metric: logloss (train and val overlaid)
     assert '"name":"train"' in page and '"name":"val"' in page
     assert '"text":"overfitting"' in page  # the diagnosis is marked on the curve
+
+
+def html_charts(page: str) -> list[tuple[str, dict]]:
+    """The charts a report draws: (div id, plotly figure)."""
+    payload = page.split("const charts = ", 1)[1].split(";\nfor (const", 1)[0]
+    return orjson.loads(payload.replace("<\\/", "</"))
+
+
+def vertical_lines(figure: dict) -> list[tuple[float, str]]:
+    """(step, label) of each vertical marker on a chart."""
+    layout = figure["layout"]
+    xs = [s["x0"] for s in layout["shapes"] if s["type"] == "line"]
+    labels = [a["text"] for a in layout["annotations"] if a.get("textangle") == -90]
+    return list(zip(xs, labels, strict=True))
+
+
+def test_html_marks_error_diagnoses_on_the_loss_chart() -> None:
+    """Errors name no metric: a labelled vertical line at their step on the loss chart."""
+    analysis = analyze_path(GOLDEN / "handwritten" / "errors.log")
+    charts = html_charts(render_html([analysis]))
+    (loss,) = [f for _, f in charts if f["layout"]["title"]["text"] == "loss"]
+    marks = vertical_lines(loss)
+    assert (10, "error: cuda_oom") in marks
+    assert (10, "error: nccl_timeout") in marks
+
+
+def test_html_marks_each_stall_gap_on_the_loss_chart() -> None:
+    """A stall: a vertical line where each listed gap starts, on the main loss chart."""
+    analysis = analyze_path(GOLDEN / "handwritten" / "nanogpt.log")
+    run = analysis.runs[0]
+    (stall,) = [d for d in run.diagnoses if d.kind == "stall"]
+    starts = [gap["after_step"] for gap in stall.evidence["stalls"]]
+    charts = html_charts(render_html([analysis]))
+    (loss,) = [  # the first run's loss chart
+        f for i, f in charts if i.startswith("chart-0-") and f["layout"]["title"]["text"] == "loss"
+    ]
+    assert [x for x, label in vertical_lines(loss) if label == "stall"] == starts
+
+
+def test_html_marks_slow_data_on_the_loss_chart_only() -> None:
+    """slow_data is marked on the loss chart, not on the timing charts."""
+    records = [
+        {"event": "metrics", "step": s, "loss": 1 / s, "data_time": 0.8, "step_time": 1.0}
+        for s in range(1, 21)
+    ]
+    run = analyze.analyze_records(records)
+    assert any(d.kind == "slow_data" for d in run.diagnoses)
+    log = analyze.LogAnalysis("jsonl", "records", (run,), 0)
+    charts = {f["layout"]["title"]["text"]: f for _, f in html_charts(render_html([log]))}
+    assert [label for _, label in vertical_lines(charts["loss"])] == ["slow_data"]
+    assert vertical_lines(charts["data_time"]) == []

@@ -3,7 +3,9 @@
 plotly.js is inlined from the installed ``plotly`` package (``get_plotlyjs()``); each run
 gets its summary table, its diagnoses, and one chart per metric with every split
 overlaid (train solid, held-out dashed). Each diagnosis that names a metric is marked
-on that metric's chart by a shaded band over its steps and a labelled marker.
+on that metric's chart by a shaded band over its steps and a labelled marker; the others
+(stall, slow_data, error) by a labelled vertical line at their first step (a stall: at
+each gap it lists) on the main loss chart (the train loss, else the first chart).
 Curves are downsampled to ``max_points`` per series (extremes and NaNs kept).
 """
 
@@ -16,6 +18,8 @@ from typing import Any
 import orjson
 
 from flightlog.analyze.analysis import LogAnalysis, RunAnalysis
+from flightlog.analyze.diagnose import Diagnosis
+from flightlog.analyze.diagnose.model import loss_series
 
 __all__ = ["render_html"]
 
@@ -25,6 +29,7 @@ _BAND = {
     "warning": "rgba(255,160,0,0.15)",
     "info": "rgba(31,119,180,0.08)",
 }
+_LINE = {"critical": "#b00020", "warning": "#b36b00", "info": "#1f5f99"}
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#222}
 h1{font-size:20px}h2{font-size:17px;margin-top:32px;border-bottom:1px solid #ddd}
@@ -43,10 +48,63 @@ def _fmt(value: object) -> str:
     return html.escape(str(value))
 
 
+def _steps_marked(diagnosis: Diagnosis) -> list[int]:
+    """Where a diagnosis without a metric is marked: each stall gap's start, else its
+    first step."""
+    stalls = diagnosis.evidence.get("stalls")
+    if diagnosis.kind == "stall" and isinstance(stalls, list) and stalls:
+        return [gap["after_step"] for gap in stalls if isinstance(gap.get("after_step"), int)]
+    return [] if diagnosis.first_step is None else [diagnosis.first_step]
+
+
+def _vertical_markers(
+    diagnoses: Sequence[Diagnosis],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Plotly shapes and annotations: a labelled vertical line per marked step."""
+    shapes, annotations = [], []
+    for diagnosis in diagnoses:
+        color = _LINE.get(diagnosis.severity, _LINE["info"])
+        signature = diagnosis.evidence.get("signature")
+        label = f"{diagnosis.kind}: {signature}" if signature else str(diagnosis.kind)
+        for step in _steps_marked(diagnosis):
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": step,
+                    "x1": step,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"width": 1.5, "dash": "dot", "color": color},
+                }
+            )
+            annotations.append(
+                {
+                    "x": step,
+                    "y": 0,
+                    "xref": "x",
+                    "yref": "paper",
+                    "text": label,
+                    "showarrow": False,
+                    "textangle": -90,
+                    "xanchor": "right",
+                    "yanchor": "bottom",
+                    "font": {"size": 10, "color": color},
+                }
+            )
+    return shapes, annotations
+
+
 def _figures(run: RunAnalysis, max_points: int) -> list[dict[str, Any]]:
     by_metric: dict[str, list[dict[str, Any]]] = {}
     for series in run.series_dicts(max_points):
         by_metric.setdefault(series["metric"], []).append(series)
+    main = loss_series(run.table)
+    main_metric = main.metric if main is not None and main.metric in by_metric else None
+    if main_metric is None and by_metric:
+        main_metric = next(iter(by_metric))
+    unplaced = [d for d in run.diagnoses if "metric" not in d.evidence]
     figures = []
     for metric, group in by_metric.items():
         traces = []
@@ -99,6 +157,10 @@ def _figures(run: RunAnalysis, max_points: int) -> list[dict[str, Any]]:
                     "font": {"size": 11},
                 }
             )
+        if metric == main_metric:
+            lines, labels = _vertical_markers(unplaced)
+            shapes += lines
+            annotations += labels
         figures.append(
             {
                 "data": traces,
