@@ -244,3 +244,96 @@ def test_recorded_series_latest_replaces_vanished_series(tmp_path: Path) -> None
         ({"s": "1"}, T0, 1.0),
         ({"s": "2"}, T0, 2.0),
     ]
+
+
+OFFSET_RULES = """
+groups:
+  - name: late
+    interval: 1m
+    query_offset: 2m
+    rules:
+      - record: service:errors:count1m
+        expr: sum by (service) (count_over_time({env="prod"} |= "error" [1m]))
+      - alert: ErrorsOffset
+        expr: sum by (service) (count_over_time({env="prod"} |= "error" [1m])) > 2
+"""
+
+
+@pytest.mark.parametrize("key", ["query_offset", "evaluation_delay"])
+def test_query_offset_evaluates_in_the_past(tmp_path: Path, store: Store, key: str) -> None:
+    """With query_offset: 2m, an evaluation at t reads [t-3m, t-2m]; the alert starts at t."""
+    push_errors(store, T0 - 150 * S, 3)  # 2.5 minutes before T0
+    groups = parse_rule_groups(OFFSET_RULES.replace("query_offset", key), "late.yaml")
+    assert groups[0].query_offset_s == 120.0
+    sent: list[Alert] = []
+    ruler = Ruler(
+        EngineQuerier(Engine(store)),
+        RulesStateDB(tmp_path / "r.db"),
+        notify=sent.extend,
+        file_groups=groups,
+    )
+    ruler.evaluate_group(groups[0], T0)
+    assert [(a.name, a.starts_at) for a in sent] == [("ErrorsOffset", T0 / S)]
+    # Recorded as Prometheus records: at the time the query was for.
+    assert ruler.state.read_recorded_range("service:errors:count1m", 0, T0, "default") == [
+        ({"service": "api"}, T0 - 120 * S, 3.0)
+    ]
+    # Without the offset the same lines are already out of the 1m range.
+    plain = parse_rule_groups(OFFSET_RULES.replace("    query_offset: 2m\n", ""), "plain.yaml")
+    assert ruler.evaluate_group(plain[0], T0) == []
+
+
+def test_federated_group_queries_its_source_tenants(tmp_path: Path, store: Store) -> None:
+    """A group with source_tenants counts the logs of every source tenant; its alert is the owner's."""
+    for tenant, count in (("team-a", 2), ("team-b", 3), ("team-c", 50)):
+        batch = StreamBatch(
+            canonical_labels({"service": "api", "env": "prod"}),
+            [T0 - 10 * S + i for i in range(count)],
+            ["level=error"] * count,
+            [None] * count,
+        )
+        store.append(PushRequest(tenant, (batch,)))
+    text = (
+        "name: fleet\nsource_tenants: [team-a, team-b]\nrules:\n"
+        '  - alert: FleetErrors\n    expr: sum(count_over_time({env="prod"} |= "error" [1m])) > 4\n'
+        '  - record: fleet:errors:count1m\n    expr: sum(count_over_time({env="prod"} [1m]))\n'
+    )
+    sent: list[Alert] = []
+    ruler = Ruler(EngineQuerier(Engine(store)), RulesStateDB(tmp_path / "r.db"), notify=sent.extend)
+    group = ruler.put_group("ops", "ns", text)
+    assert group.source_tenants == ("team-a", "team-b")
+    ruler.evaluate_group(group, T0)
+    assert [(a.name, a.tenant) for a in sent] == [("FleetErrors", "ops")]
+    assert [s.value for s in ruler.state.read_recorded("fleet:errors:count1m", {}, T0, "ops")] == [
+        5.0
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ("query_offset: 1m\nevaluation_delay: 1m\n", "not both"),
+        ("query_offset: soon\n", "query_offset"),
+        ("source_tenants: team-a\n", "must be a list"),
+        ("source_tenants: ['a|b']\n", "is not a tenant ID"),
+    ],
+)
+def test_bad_group_options(tmp_path: Path, extra: str, needle: str) -> None:
+    """query_offset / evaluation_delay / source_tenants mistakes name the group."""
+    from flightlog.errors import RuleError
+
+    ruler = Ruler(lambda e, t, n: [], RulesStateDB(tmp_path / "r.db"))
+    with pytest.raises(RuleError) as info:
+        ruler.put_group("default", "ns", "name: g\n" + extra + "rules: []\n")
+    assert needle in str(info.value) and 'group "g"' in str(info.value)
+
+
+def test_group_options_round_trip() -> None:
+    """query_offset and source_tenants come back in the ruler API's YAML."""
+    from flightlog.rules.loader import dump_groups
+
+    text = (
+        "groups:\n  - name: g\n    query_offset: 90s\n    source_tenants: [a, b]\n    rules: []\n"
+    )
+    (again,) = parse_rule_groups(dump_groups(parse_rule_groups(text, "g.yaml")), "g.yaml")
+    assert (again.query_offset_s, again.source_tenants) == (90.0, ("a", "b"))

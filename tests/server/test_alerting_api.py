@@ -503,3 +503,39 @@ def test_tenants_alerts_and_silences_are_kept_apart(server: Any, hook: Recording
         )
         second = hook.wait_for(2)[1]
         assert second["groupKey"] == 'team-a/{}:{alertname="TenantErrors"}'
+
+
+def test_federated_group_needs_a_token_bound_to_its_source_tenants(tmp_path: Path) -> None:
+    """POSTing a group with source_tenants is refused (403) unless the token covers them all."""
+    from fastapi.testclient import TestClient
+
+    from flightlog.config import parse_config
+    from flightlog.server import create_app
+
+    tokens = [
+        {"token": "ops-writer", "tenant": "ops", "role": "write"},
+        {"token": "fleet-writer", "tenant": "*", "role": "write"},
+        {"token": "ops-reader", "tenant": "ops", "role": "read"},
+    ]
+    config = parse_config({"auth": {"tokens": tokens}}, data_dir=tmp_path / "data")
+    group = (
+        "name: fleet\nsource_tenants: [team-a, team-b]\nrules:\n"
+        '  - alert: FleetErrors\n    expr: sum(count_over_time({app="x"}[5m])) > 0\n'
+    )
+    with TestClient(create_app(config)) as http:
+
+        def post(token: str) -> Any:
+            return http.post(
+                "/loki/api/v1/rules/ns",
+                content=group,
+                headers={"X-Scope-OrgID": "ops", "Authorization": f"Bearer {token}"},
+            )
+
+        refused = post("ops-writer")
+        assert refused.status_code == 403 and "team-a" in refused.json()["error"]
+        assert post("fleet-writer").status_code == 202
+        listed = http.get(
+            "/loki/api/v1/rules/ns/fleet",
+            headers={"X-Scope-OrgID": "ops", "Authorization": "Bearer ops-reader"},
+        )
+        assert "source_tenants:" in listed.text and "- team-b" in listed.text

@@ -26,6 +26,8 @@ __all__ = ["check_logql", "dump_groups", "load_rule_file", "parse_rule_groups"]
 DEFAULT_INTERVAL_S = 60.0
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# What X-Scope-OrgID accepts (Loki's tenant ID characters).
+_TENANT_ID = re.compile(r"^[a-zA-Z0-9!\-_.*'()]{1,150}$")
 _GROUP_KEYS = {
     "name",
     "interval",
@@ -220,7 +222,9 @@ def parse_rule_groups(
         fields = _mapping(group_node, where, "a group")
         for name, (key, _) in fields.items():
             if name not in _GROUP_KEYS:
-                raise where.error(key, f"unknown group key {name!r}: use name, interval, rules")
+                raise where.error(
+                    key, f"unknown group key {name!r}: use one of {', '.join(sorted(_GROUP_KEYS))}"
+                )
         if "name" not in fields or not str(_plain(fields["name"][1]) or "").strip():
             raise where.error(group_node, "a group needs a `name`")
         group_name = str(_plain(fields["name"][1]))
@@ -250,9 +254,57 @@ def parse_rule_groups(
         )
         limit = int(_plain(fields["limit"][1]) or 0) if "limit" in fields else 0
         out.append(
-            RuleGroup(group_name, rules, interval, namespace or source, tenant, limit, source)
+            RuleGroup(
+                group_name,
+                rules,
+                interval,
+                namespace or source,
+                tenant,
+                limit,
+                source,
+                _query_offset(fields, where, group_name),
+                _source_tenants(fields, where, group_name),
+            )
         )
     return out
+
+
+def _query_offset(
+    fields: dict[str, tuple[yaml.Node, yaml.Node]], where: _Where, group: str
+) -> float:
+    if "query_offset" in fields and "evaluation_delay" in fields:
+        raise where.error(
+            fields["evaluation_delay"][0],
+            f'group "{group}": set query_offset or its older name evaluation_delay, not both',
+        )
+    for key in ("query_offset", "evaluation_delay"):
+        if key in fields:
+            try:
+                return parse_duration(_plain(fields[key][1]))
+            except ConfigError as exc:
+                raise where.error(fields[key][1], f'group "{group}": {key}: {exc}') from None
+    return 0.0
+
+
+def _source_tenants(
+    fields: dict[str, tuple[yaml.Node, yaml.Node]], where: _Where, group: str
+) -> tuple[str, ...]:
+    if "source_tenants" not in fields:
+        return ()
+    node = fields["source_tenants"][1]
+    value = _plain(node)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise where.error(node, f'group "{group}": source_tenants must be a list of tenant IDs')
+    for tenant in value:
+        if not _TENANT_ID.match(tenant) or tenant in (".", ".."):
+            raise where.error(
+                node,
+                f'group "{group}": source_tenants: {tenant!r} is not a tenant ID (up to 150 '
+                "letters, digits and !-_.*'() characters)",
+            )
+    return tuple(dict.fromkeys(value))
 
 
 def load_rule_file(
@@ -283,9 +335,14 @@ def group_to_dict(group: RuleGroup) -> dict[str, Any]:
         if isinstance(rule, AlertingRule) and rule.annotations:
             item["annotations"] = dict(rule.annotations)
         rules.append(item)
-    out: dict[str, Any] = {"name": group.name, "interval": _fmt(group.interval_s), "rules": rules}
+    out: dict[str, Any] = {"name": group.name, "interval": _fmt(group.interval_s)}
+    if group.query_offset_s:
+        out["query_offset"] = _fmt(group.query_offset_s)
+    if group.source_tenants:
+        out["source_tenants"] = list(group.source_tenants)
     if group.limit:
         out["limit"] = group.limit
+    out["rules"] = rules
     return out
 
 

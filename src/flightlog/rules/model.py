@@ -33,6 +33,9 @@ class Sample:
 
 
 class InstantQuerier(Protocol):
+    """Evaluate ``expr`` at ``ts_ns``; ``tenant`` is one tenant ID, or several joined with
+    ``|`` (Loki's multi-tenant form) for a federated group's ``source_tenants``."""
+
     def __call__(self, expr: str, ts_ns: int, tenant: str) -> list[Sample]: ...
 
 
@@ -79,6 +82,10 @@ class RuleGroup:
     """A named list of rules evaluated together every ``interval_s``.
 
     ``namespace`` is the Loki ruler namespace (the file path for groups loaded from files).
+    ``query_offset_s`` (``query_offset``, or Mimir's older ``evaluation_delay``) makes the
+    queries of an evaluation at ``t`` run at ``t - offset``, so late-arriving lines are in.
+    ``source_tenants`` (a federated group, as in Mimir) makes its LogQL queries read those
+    tenants' logs; its alerts and recorded series belong to ``tenant``.
     """
 
     name: str
@@ -88,6 +95,13 @@ class RuleGroup:
     tenant: str = "default"
     limit: int = 0
     source: str = ""
+    query_offset_s: float = 0.0
+    source_tenants: tuple[str, ...] = ()
+
+    @property
+    def query_tenants(self) -> tuple[str, ...]:
+        """The tenants whose logs the group's LogQL queries read."""
+        return self.source_tenants or (self.tenant,)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -11,7 +11,11 @@ __all__ = ["EngineQuerier"]
 
 
 class EngineQuerier:
-    """Calls ``engine.query_instant`` and turns a vector (or scalar) result into samples."""
+    """Calls ``engine.query_instant`` and turns a vector (or scalar) result into samples.
+
+    ``tenant`` may name several tenants as ``a|b`` (a federated group): the engine reads
+    them all, as for ``X-Scope-OrgID: a|b``, and streams carry ``__tenant_id__``.
+    """
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
@@ -19,7 +23,7 @@ class EngineQuerier:
     def __call__(self, expr: str, ts_ns: int, tenant: str) -> list[Sample]:
         from flightlog.query.results import ScalarResult, VectorResult
 
-        result = self._engine.query_instant(expr, ts_ns, [tenant]).result
+        result = self._engine.query_instant(expr, ts_ns, tenant.split("|")).result
         if isinstance(result, VectorResult):
             return [Sample(dict(labels), float(value)) for labels, value in result.samples]
         if isinstance(result, ScalarResult):

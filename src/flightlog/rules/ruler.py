@@ -5,6 +5,8 @@ the state DB). Each group is evaluated every ``interval`` at instant times; its 
 in order, so an alert may read what a recording rule of the same group just wrote.
 Alert states are saved after every evaluation; firing and resolved alerts go to the
 notification sink (``NotifyService.put``) each evaluation, as Prometheus sends them.
+A group's ``query_offset`` shifts its queries (not its alert times) into the past, as
+Prometheus's does; a federated group (``source_tenants``) queries those tenants' logs.
 Everything takes an injected clock; ``evaluate_group(group, ts_ns)`` is the unit tests use.
 """
 
@@ -141,9 +143,14 @@ class Ruler:
             runs = sorted(self._runs.values(), key=lambda r: r.group.key)
         return [r.group for r in runs if tenant is None or r.group.tenant == tenant]
 
+    def parse_group(self, tenant: str, namespace: str, body: str) -> RuleGroup:
+        """One group from its YAML, checked as ``put_group`` would (``RuleError`` if not valid)."""
+        (group,) = self._parse(body, tenant, namespace, single=True)
+        return group
+
     def put_group(self, tenant: str, namespace: str, body: str) -> RuleGroup:
         """Create or replace one group from its YAML (the ruler API's POST)."""
-        (group,) = self._parse(body, tenant, namespace, single=True)
+        group = self.parse_group(tenant, namespace, body)
         self.state.put_group(tenant, namespace, group.name, body)
         self._reload()
         return group
@@ -163,10 +170,11 @@ class Ruler:
 
     # ---- evaluation -------------------------------------------------------------------
 
-    def _query(self, expr: str, ts_ns: int, tenant: str) -> list[Sample]:
+    def _query(self, expr: str, ts_ns: int, group: RuleGroup) -> list[Sample]:
         if _recorded(expr):
-            return evaluate_recorded(expr, self.state.read_recorded, ts_ns, tenant)
-        return self._querier(expr, ts_ns, tenant)
+            # Recorded series live with the group's tenant (also for a federated group).
+            return evaluate_recorded(expr, self.state.read_recorded, ts_ns, group.tenant)
+        return self._querier(expr, ts_ns, "|".join(group.query_tenants))
 
     def evaluate_group(self, group: RuleGroup, ts_ns: int) -> list[Alert]:
         """Evaluate every rule of ``group`` at ``ts_ns``; returns the alerts sent to notify."""
@@ -177,18 +185,20 @@ class Ruler:
                 self._runs[group.key] = run
         started = time.perf_counter()
         outgoing: list[Alert] = []
+        query_ns = ts_ns - int(group.query_offset_s * NS)
         for rule in group.rules:
             with self._lock:  # snapshot() iterates these dicts from API threads
                 health = run.health.setdefault(rule.name, RuleHealth())
             rule_started = time.perf_counter()
             try:
-                samples = self._query(rule.expr, ts_ns, group.tenant)
+                samples = self._query(rule.expr, query_ns, group)
                 if group.limit and len(samples) > group.limit:
                     raise RuleError(
                         f"rule produced {len(samples)} series, more than the group limit {group.limit}"
                     )
                 if isinstance(rule, RecordingRule):
-                    self._record(rule, samples, ts_ns, group.tenant)
+                    # As Prometheus does: the sample is stamped at the time it was queried for.
+                    self._record(rule, samples, query_ns, group.tenant)
                 else:
                     active = evaluate_alerting_rule(
                         rule, run.alerts.get(rule.name, {}), samples, ts_ns, self.external_url

@@ -1,6 +1,8 @@
 """Ruler HTTP API (Loki and Prometheus shapes) and the start of rules + notifications.
 
-* ``GET/POST/DELETE /loki/api/v1/rules[/{namespace}[/{group}]]``: Loki's ruler API (YAML)
+* ``GET/POST/DELETE /loki/api/v1/rules[/{namespace}[/{group}]]``: Loki's ruler API (YAML);
+  a group with ``source_tenants`` (federated, as in Mimir) is accepted only when the
+  caller's token is bound to every source tenant (or to ``*``)
 * ``GET /prometheus/api/v1/rules`` and ``/prometheus/api/v1/alerts``: Prometheus's shapes,
   what Grafana's alerting view reads
 * ``GET /api/v1/slos``: SLO error budget and burn rates
@@ -31,7 +33,7 @@ from flightlog.rules.loader import group_to_dict
 from flightlog.rules.model import AlertingRule, AlertState, RuleGroup
 from flightlog.rules.ruler import RuleHealth, Ruler
 from flightlog.rules.slo import SLO, slo_status
-from flightlog.server.deps import get_services, require_role
+from flightlog.server.deps import authorize, get_services, require_role
 from flightlog.server.errors import HTTPError
 from flightlog.server.services import Services
 
@@ -202,9 +204,21 @@ async def set_rules(
         raise HTTPError(
             400, f"namespace {namespace!r} comes from a rule file; edit the file instead"
         )
-    try:
-        import anyio
+    import anyio
 
+    try:
+        group = await anyio.to_thread.run_sync(ruler.parse_group, tenants[0], namespace, text)
+    except RuleError as exc:
+        raise HTTPError(400, str(exc)) from None
+    if group.source_tenants:
+        # A federated group reads other tenants' logs: the token must be bound to each.
+        authorize(
+            get_services(request).config.auth,
+            request.headers.get("authorization"),
+            group.source_tenants,
+            Role.WRITE,
+        )
+    try:
         await anyio.to_thread.run_sync(ruler.put_group, tenants[0], namespace, text)
     except RuleError as exc:
         raise HTTPError(400, str(exc)) from None
