@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-_TEXT_FIELDS = ("message", "msg", "line", "error", "exception", "traceback")
+_TEXT_FIELDS = ("message", "msg", "line", "error", "error_message", "exception", "traceback")
 
 
 def json_number(value: float) -> float | str:
@@ -191,17 +191,22 @@ def analyze_records(
     Every record belongs to run ``run`` (``run_id`` fields are not used to split); records
     may arrive in any order and are sorted by step. Records with an ``event`` other than
     ``metrics`` are log lines: their text fields (``message``, ``msg``, ``line``,
-    ``error``, ``exception``) are scanned for error signatures. See ``add_record`` in
+    ``error``, ``error_message`` of the SDK's ``error`` events, ``exception``,
+    ``traceback``) are scanned for error signatures, each signature once per record. See ``add_record`` in
     ``flightlog.analyze.formats.jsonlines`` for the keys understood.
     """
     sink = RecordSink(run, by_run_id=False, split_restarts=False)
     errors: list[ErrorLine] = []
     for index, record in enumerate(records, start=1):
         sink.add_record(record)
+        seen: set[str] = set()  # one failure per record, though message and traceback both say it
         for key in _TEXT_FIELDS:
             text = record.get(key)
             if isinstance(text, str) and text:
                 for hit in find_signatures(text):
+                    if hit.signature.name in seen:
+                        continue
+                    seen.add(hit.signature.name)
                     errors.append(
                         ErrorLine(
                             signature=hit.signature.name,
