@@ -2,9 +2,12 @@
 
 A start pattern (RE2; a timestamp or a level, typically) marks the first line of an
 entry; the lines after it up to the next start line (a Python traceback, a Java stack
-trace) join it with ``\\n``. An entry is closed early at ``max_lines`` or ``max_bytes``,
-and flushed when no line arrived for ``flush_timeout_secs``. ``pending_offset`` is the
-file offset where the open entry began: the agent persists no position past it.
+trace) join it with ``\\n``. An entry holds at most ``max_lines`` lines and
+``max_bytes`` bytes (UTF-8, the joining newlines included): a line that would take it
+past either bound starts the next entry instead (a single line longer than ``max_bytes``
+is an entry of its own). An open entry is flushed when no line arrived for
+``flush_timeout_secs``. ``pending_offset`` is the file offset where the open entry
+began: the agent persists no position past it.
 """
 
 from __future__ import annotations
@@ -48,12 +51,17 @@ class MultilineJoiner:
     def feed(self, line: str, offset: int, now: float) -> list[str]:
         """Add a line that began at file ``offset``; returns entries this line closed."""
         out: list[str] = []
-        if self._lines and self._start.search(line) is not None:
+        size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))
+        if self._lines and (
+            self._bytes + 1 + size > self.config.max_bytes or self._start.search(line) is not None
+        ):
             out.append(self._take())
-        if not self._lines:
+        if self._lines:
+            self._bytes += 1 + size
+        else:
             self.pending_offset = offset
+            self._bytes = size
         self._lines.append(line)
-        self._bytes += len(line) + 1
         self._last_feed = now
         if len(self._lines) >= self.config.max_lines or self._bytes >= self.config.max_bytes:
             out.append(self._take())
