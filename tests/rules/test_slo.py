@@ -79,6 +79,63 @@ def test_prometheus_export_passes_promtool(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_prometheus_export_budget_is_over_the_slo_window(tmp_path: Path) -> None:
+    """`promtool test rules`: the budget left is over the 30d window, not the last 3 days.
+
+    27 days at a 0.2 % error ratio then 3 clean days: 1.8x the budget is spent over the
+    window (remaining -0.8), though the 3-day ratio alone says nothing was spent.
+    """
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian package `prometheus`)")
+    rules = tmp_path / "slo.rules.yml"
+    rules.write_text(export_prometheus(parse_slos(SLOS)))
+    labels = 'slo="inference-availability", service="inference-gateway", tenant="default"'
+    case = {
+        "rule_files": [str(rules)],
+        "evaluation_interval": "1h",
+        "tests": [
+            {
+                "interval": "1h",
+                "input_series": [
+                    # What Prometheus scrapes from flightlog's /metrics, hourly for 30 days.
+                    {
+                        "series": f"slo:sli_error:ratio_rate5m{{{labels}}}",
+                        "values": "0.002x647 0x71",
+                    },
+                    {"series": f"slo:sli_error:ratio_rate3d{{{labels}}}", "values": "0x719"},
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": "round(slo:error_budget:remaining_ratio, 0.001)",
+                        "eval_time": "719h",
+                        "exp_samples": [{"labels": f"{{{labels}}}", "value": -0.8}],
+                    }
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "slo.test.yml"
+    test_file.write_text(yaml.safe_dump(case))
+    done = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_window_ratio_is_not_duplicated_for_a_recorded_window() -> None:
+    """A 3d SLO's budget reads flightlog's own 3d ratio; no second rule records that name."""
+    document = yaml.safe_load(export_prometheus(parse_slos([{**SLOS[0], "window": "3d"}])))
+    records = [r.get("record") for r in document["groups"][0]["rules"]]
+    assert "slo:sli_error:ratio_rate3d" not in records
+    budget = next(
+        r
+        for r in document["groups"][0]["rules"]
+        if r.get("record", "").startswith("slo:error_budget")
+    )
+    assert budget["expr"].startswith("1 - (slo:sli_error:ratio_rate3d{")
+
+
 def test_prometheus_export_shape() -> None:
     """Without promtool, the export still has Prometheus's group/rule keys only."""
     document = yaml.safe_load(export_prometheus(parse_slos(SLOS)))

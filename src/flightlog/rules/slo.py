@@ -11,7 +11,9 @@ Workbook ("Alerting on SLOs", multiwindow multi-burn-rate):
 
 The alerts compare recorded series, so the same text is valid PromQL: ``export_prometheus``
 gives rules a Prometheus scraping flightlog's ``/metrics`` can load (``promtool check
-rules`` passes); ``export_loki`` gives the whole set for a Loki ruler.
+rules`` passes), with the error budget left computed over the SLO's window (the average
+of the scraped 5-minute ratio over e.g. 30d); ``export_loki`` gives the whole set for a
+Loki ruler.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "parse_slos",
     "slo_groups",
     "slo_status",
+    "window_ratio_rule",
 ]
 
 SLO_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -260,21 +263,46 @@ def export_loki(slos: Sequence[SLO]) -> str:
     return yaml.safe_dump({"groups": groups}, sort_keys=False, allow_unicode=True)
 
 
+def window_ratio_rule(slo: SLO) -> dict[str, Any] | None:
+    """The Prometheus rule for the error ratio over the SLO's whole window (``None`` if recorded).
+
+    The average of the 5-minute ratios over the window, as Sloth computes it: a LogQL
+    count over 30 days every minute would cost far more than it tells.
+    """
+    window = format_duration(slo.window_s)
+    if window in SLO_WINDOWS:
+        return None  # flightlog records it already (a 3d SLO)
+    short = f"{_ratio_name('5m')}{_selector(slo)}"
+    return {
+        "record": _ratio_name(window),
+        "expr": f"sum_over_time({short}[{window}]) / count_over_time({short}[{window}])",
+        "labels": {**slo.labels, "slo": slo.name, "service": slo.service},
+    }
+
+
 def export_prometheus(slos: Sequence[SLO]) -> str:
-    """Rules for a Prometheus that scrapes flightlog's ``/metrics`` (where the ratios appear)."""
+    """Rules for a Prometheus that scrapes flightlog's ``/metrics`` (where the ratios appear).
+
+    Besides the burn alerts: ``slo:objective:ratio``, the error ratio over the SLO window
+    (``slo:sli_error:ratio_rate<window>``, from the scraped 5-minute ratio) and
+    ``slo:error_budget:remaining_ratio`` = 1 - window ratio / budget.
+    """
     groups = []
     for slo in slos:
         labels = {**slo.labels, "slo": slo.name, "service": slo.service}
+        window_rule = window_ratio_rule(slo)
+        window = _ratio_name(format_duration(slo.window_s))
         rules: list[dict[str, Any]] = [
             {
                 "record": "slo:objective:ratio",
                 "expr": f"vector({_number(slo.objective)})",
-                "labels": labels,
+                "labels": dict(labels),
             },
+            *([window_rule] if window_rule else []),
             {
                 "record": "slo:error_budget:remaining_ratio",
-                "expr": f"1 - ({_ratio_name('3d')}{_selector(slo)} / {_number(slo.error_budget)})",
-                "labels": labels,
+                "expr": f"1 - ({window}{_selector(slo)} / {_number(slo.error_budget)})",
+                "labels": dict(labels),
             },
         ]
         rules += [_rule_dict(r) for r in _alert_rules(slo)]
