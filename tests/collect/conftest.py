@@ -58,7 +58,9 @@ class RecordingServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         """Go down: the port refuses connections until ``start``."""
@@ -85,6 +87,34 @@ class RecordingServer:
         raise AssertionError(
             f"server got {len(self.lines())} lines, expected {count} within {timeout}s"
         )
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
+    """Return once ``condition()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"not met within {timeout}s: {what or condition}")
+
+
+@pytest.fixture(name="wait_until")
+def _wait_until() -> Callable[..., None]:
+    return wait_until
+
+
+def positions_of(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """The agent's saved read positions (``positions.json``), by file identity."""
+    try:
+        return orjson.loads((data_dir / "positions.json").read_bytes())["files"]
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return {}
+
+
+@pytest.fixture(name="positions_of")
+def _positions_of() -> Callable[[Path], dict[str, dict[str, Any]]]:
+    return positions_of
 
 
 @pytest.fixture

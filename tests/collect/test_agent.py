@@ -346,3 +346,54 @@ def test_two_agents_cannot_share_a_data_dir(tmp_path, fast_config):
     with pytest.raises(ConfigError, match="own --data-dir"):
         Agent(config, registry=CollectorRegistry())
     assert first.ready is not None
+
+
+def test_multiline_java_stack_trace_arrives_whole(
+    tmp_path, recording_server, run_agent, fast_config
+):
+    """A Java stack trace with a `Caused by:` chain is one entry; so is each line around it."""
+    path = tmp_path / "server.log"
+    trace = [
+        "2024-05-01 10:00:01,123 ERROR [main] c.e.Trainer - step failed",
+        "java.lang.IllegalStateException: checkpoint missing",
+        "\tat com.example.Trainer.load(Trainer.java:42)",
+        "Caused by: java.io.FileNotFoundException: /ckpt/step-100",
+        "\t... 2 more",
+    ]
+    _write(path, ["2024-05-01 10:00:00,000 INFO [main] start", *trace])
+    multiline = MultilineConfig(r"^\d{4}-\d{2}-\d{2} ", flush_timeout_secs=0.1)
+    agent = run_agent(
+        fast_config(
+            recording_server.url,
+            tmp_path / "state",
+            (FileInput((str(path),), multiline=multiline),),
+        )
+    )
+    lines = recording_server.wait_for(2)  # the trace leaves on the idle flush
+    agent.stop()
+    assert lines == ["2024-05-01 10:00:00,000 INFO [main] start", "\n".join(trace)]
+
+
+def test_path_labels_match_relative_globs(
+    tmp_path, recording_server, run_agent, fast_config, monkeypatch
+):
+    """An absolute path_labels template matches files the agent found by a relative glob."""
+    monkeypatch.chdir(tmp_path)  # the glob below is relative to the working directory
+    (tmp_path / "logs" / "svc").mkdir(parents=True)
+    _write(tmp_path / "logs" / "svc" / "app.log", ["hello"])
+    pipeline = PipelineConfig.from_yaml_section(
+        [{"path_labels": {"template": f"{tmp_path}/logs/{{service}}/app.log"}}]
+    )
+    agent = run_agent(
+        fast_config(
+            recording_server.url,
+            tmp_path / "state",
+            (FileInput(("logs/*/app.log",)),),
+            pipeline=pipeline,
+        )
+    )
+    recording_server.wait_for(1)
+    agent.stop()
+    labels = recording_server.entries[0][0]
+    assert labels["service"] == "svc"
+    assert labels["filename"] == "logs/svc/app.log"

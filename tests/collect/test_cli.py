@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -195,3 +196,96 @@ def test_config_file_runs(tmp_path, recording_server):
     assert metadata["trace_id"] == "abc"
     assert os.path.exists(tmp_path / "state" / "positions.json")
     assert Path(tmp_path / "state" / "buffer").is_dir()
+
+
+def test_stdin_after_ctrl_c_is_read_to_its_end(tmp_path, recording_server):
+    """SIGINT to the agent (as Ctrl-C sends the whole pipeline) keeps the job's traceback."""
+    agent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flightlog",
+            "collect",
+            "-",
+            "--url",
+            recording_server.url,
+            "--data-dir",
+            str(tmp_path / "state"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdin, stdout, stderr = agent.stdin, agent.stdout, agent.stderr
+    assert stdin is not None and stdout is not None and stderr is not None
+    logged: list[bytes] = []
+    passed = bytearray()
+    readers = [
+        threading.Thread(target=lambda: logged.extend(stderr), daemon=True),
+        threading.Thread(target=lambda: passed.extend(stdout.read()), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    stdin.write(b"epoch 1 loss=0.5\n")
+    stdin.flush()
+    recording_server.wait_for(1)
+    agent.send_signal(signal.SIGINT)
+    _wait(lambda: agent.poll() is not None or b"reading stdin to its end" in b"".join(logged))
+    last_words = b"Traceback (most recent call last):\nKeyboardInterrupt\n"
+    try:
+        stdin.write(last_words)
+        stdin.close()
+    except BrokenPipeError:
+        pass  # the agent is gone: the assertions below say what was lost
+    assert agent.wait(30) == 0, b"".join(logged)
+    for reader in readers:
+        reader.join(10)
+    assert bytes(passed) == b"epoch 1 loss=0.5\n" + last_words
+    recording_server.wait_for(3, timeout=5)
+    assert recording_server.lines() == [
+        "epoch 1 loss=0.5",
+        "Traceback (most recent call last):",
+        "KeyboardInterrupt",
+    ]
+
+
+@pytest.mark.slow
+def test_read_gz_flag_reads_compressed_rotated_siblings(tmp_path, recording_server):
+    """`flightlog collect 'logs/*.log' --read-gz` also reads logs/x.log.1.gz and friends once."""
+    import gzip
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "train.log").write_text("live\n")
+    for name, line in [("train.log.1.gz", "rotated 1"), ("train.log-20240101.gz", "dated")]:
+        with gzip.open(logs / name, "wt") as handle:
+            handle.write(f"{line}\n")
+    agent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flightlog",
+            "collect",
+            "--quiet",
+            "logs/*.log",
+            "--read-gz",
+            "--url",
+            recording_server.url,
+            "--data-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+    )
+    recording_server.wait_for(3)
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(30) == 0
+    assert Counter(recording_server.lines()) == Counter(["live", "rotated 1", "dated"])
+
+
+def test_read_gz_help_says_it_reads_compressed_siblings():
+    """--help documents that --read-gz covers the compressed rotated siblings."""
+    result = CliRunner().invoke(app, ["collect", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.replace("│", " ").split())  # unwrapped, without the box
+    assert "compressed rotated siblings" in text

@@ -1,8 +1,11 @@
 """`flightlog collect`: the file-tailing agent (or a stdin tee) that ships to a server.
 
 flightlog collect --config collect.yaml
-flightlog collect 'logs/*.log' --url http://127.0.0.1:3100 --label job=train
+flightlog collect 'logs/*.log' --url http://127.0.0.1:3100 --label job=train [--read-gz]
 python train.py 2>&1 | flightlog collect - --url http://127.0.0.1:3100 --label job=train
+
+In stdin mode Ctrl-C (or SIGTERM) does not cut the job's last lines off: stdin is read to
+its end for up to ``stdin_drain_timeout_secs`` (5 s) more, passed through and shipped.
 """
 
 from __future__ import annotations
@@ -45,14 +48,24 @@ def collect(
         help="RE2 pattern that starts an entry; other lines join the one before.",
     ),
     read_gz: bool = typer.Option(
-        False, "--read-gz", help="Also read rotated .gz files the globs match, once."
+        False,
+        "--read-gz",
+        help=(
+            "Also read, once each, .gz files the globs match and the compressed rotated "
+            "siblings of the files they match ('logs/*.log' reads logs/x.log.1.gz, "
+            "logs/x.log-20240101.gz, logs/x.log.gz), past what was read before compression."
+        ),
     ),
     metrics_port: int | None = typer.Option(
         None, "--metrics-port", help="Serve the agent's counters on 127.0.0.1:PORT/metrics."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only log warnings and errors."),
 ) -> None:
-    """Tail log files (or stdin) and ship their lines to a flightlog or Loki server."""
+    """Tail log files (or stdin) and ship their lines to a flightlog or Loki server.
+
+    With -, stdin is copied to stdout unchanged; after Ctrl-C it is still read to its end
+    (for up to 5 s) so that the job's last lines, its traceback, are kept.
+    """
     import dataclasses
     import logging
     import signal

@@ -4,7 +4,8 @@ What Promtail, Fluent Bit or Filebeat do in other stacks: follow files by glob (
 files, rotation by rename and by copytruncate, rotated ``.gz`` once), join multiline
 entries, run the ``flightlog.pipeline`` stages, and push to the server with batching,
 gzip and retries, through a bounded on-disk buffer that survives restarts and outages.
-Read positions persist, so a restart resumes with no loss and no duplication.
+Read positions persist by file identity, so a restart resumes with no loss and no
+duplication, also when files were rotated or compressed while the agent was down.
 
 Public names: ``Agent``, ``CollectConfig``, ``FileInput``, ``MultilineConfig``,
 ``ShipperConfig``, ``load_collect_config``.

@@ -15,7 +15,7 @@ import fnmatch
 import glob
 import logging
 import os
-import select
+import stat as stat_mode
 import threading
 import time
 from collections.abc import Callable
@@ -26,12 +26,21 @@ import httpx
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from flightlog.collect.config import CollectConfig, FileInput
+from flightlog.collect.gz import already_read, compressed_patterns, read_gz, read_gz_head
 from flightlog.collect.metrics import agent_metrics
 from flightlog.collect.multiline import MultilineJoiner
-from flightlog.collect.positions import FilePosition, PositionsFile, file_key
+from flightlog.collect.positions import (
+    FINGERPRINT_BYTES,
+    FilePosition,
+    KnownFiles,
+    PositionsFile,
+    file_key,
+    fingerprint_of,
+)
 from flightlog.collect.shipper import Shipper, encode_push
 from flightlog.collect.spool import Spool
-from flightlog.collect.tailer import FileTailer, fingerprint_of, read_gz_lines
+from flightlog.collect.stdin import tee_stdin
+from flightlog.collect.tailer import FileTailer, rotated_siblings, split_lines
 from flightlog.errors import ConfigError
 from flightlog.pipeline.config import build_pipeline
 from flightlog.pipeline.record import EMPTY, LogRecord
@@ -50,7 +59,7 @@ _COPY_SETTLE_NS = 1_000_000_000
 class _Source:
     """An open file with the labels and metadata its records share."""
 
-    __slots__ = ("input", "labels", "metadata", "tailer")
+    __slots__ = ("input", "labels", "metadata", "path", "tailer")
 
     def __init__(self, tailer: FileTailer, item: FileInput) -> None:
         self.tailer = tailer
@@ -59,6 +68,8 @@ class _Source:
         # metadata to store (a rotated copy keeps the name of the file it came from).
         self.labels = {**item.labels, "filename": tailer.path}
         self.metadata: dict[str, str] = {}
+        self.path = os.path.abspath(tailer.path)
+        """The records' ``source``: absolute, so path_labels templates match relative globs."""
 
 
 def _lock_data_dir(data_dir: Path) -> BinaryIO:
@@ -105,12 +116,10 @@ class Agent:
         if recovered is not None:
             seq, positions = recovered
         self._seq = max(seq, self.spool.last_seq)
-        self._positions: dict[str, FilePosition] = positions
-        self._positions_file.save(self._seq, self._positions)
+        self._known = KnownFiles(positions)
+        self._positions_file.save(self._seq, positions)
         self.spool.commit(self._seq)
         self._sources: dict[str, _Source] = {}
-        self._finished: dict[str, str] = {}
-        """Rotated files read to their end (identity → fingerprint): never adopted again."""
         self._pending: list[LogRecord] = []
         self._pending_bytes = 0
         self._batch_started = 0.0
@@ -118,7 +127,6 @@ class Agent:
         self._first_discovery = True
         self.ready = threading.Event()
         """Set once the first look for files is done (every file found is being tailed)."""
-        self._dirty = False
 
     # -- records -------------------------------------------------------------
 
@@ -157,9 +165,10 @@ class Agent:
         )
 
     def _snapshot_positions(self) -> dict[str, FilePosition]:
+        positions = self._known.positions
         for key, source in self._sources.items():
-            self._positions[key] = source.tailer.position()
-        return dict(self._positions)
+            positions[key] = source.tailer.position()
+        return dict(positions)
 
     def flush_batch(self) -> None:
         """Process the pending records, spool them with the positions they complete."""
@@ -172,7 +181,7 @@ class Agent:
             probe = {"labels": dict(newest.labels), "ts": newest.ts_ns, "line": newest.line}
             self.spool.append(self._seq, encode_push(kept), len(kept), positions, probe)
         self._positions_file.save(self._seq, positions)
-        self._dirty = False
+        self._known.changed = False
         self.spool.commit(self._seq)
 
     # -- files ---------------------------------------------------------------
@@ -181,11 +190,25 @@ class Agent:
         name = os.path.basename(path)
         return any(fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(name, pat) for pat in item.exclude)
 
+    @staticmethod
+    def _patterns(item: FileInput) -> list[str]:
+        """The input's globs; with ``read_gz``, also those of their compressed siblings."""
+        if not item.read_gz:
+            return list(item.paths)
+        return [*item.paths, *(gz for path in item.paths for gz in compressed_patterns(path))]
+
     def discover(self) -> None:
-        """Open files the globs match that are not open yet; read new .gz files once."""
+        """Open files the globs match that are not open yet; read new .gz files once.
+
+        Known files no glob matches any more are looked for under a rotated name beside
+        the one they were read under (``train.log.1``): one with lines left is read to
+        its end, one finished is remembered while it is there, the rest are forgotten.
+        """
         seen: set[str] = set()
+        matched: dict[str, FileInput] = {}
+        archives: list[tuple[str, str, os.stat_result, FileInput]] = []
         for item in self.config.inputs:
-            for pattern in item.paths:
+            for pattern in self._patterns(item):
                 for path in sorted(glob.glob(pattern, recursive=True)):
                     if self._excluded(path, item):
                         continue
@@ -193,32 +216,79 @@ class Agent:
                         stat = os.stat(path)
                     except OSError:
                         continue
-                    if not os.path.isfile(path):
-                        continue
                     key = file_key(stat)
+                    if not stat_mode.S_ISREG(stat.st_mode) or key in seen:
+                        continue
                     seen.add(key)
+                    if path.endswith(".gz"):
+                        if item.read_gz:
+                            archives.append((path, key, stat, item))
+                        continue
+                    matched.setdefault(path, item)
                     if key in self._sources:
                         source = self._sources[key]
                         if source.tailer.rotated_at is None:
                             self._adopt_rotated_siblings(source, self._clock())
                         continue
-                    if path.endswith(".gz"):
-                        if item.read_gz:
-                            self._read_gz_once(path, key, item)
-                        continue
                     self._open(path, key, item, stat.st_size)
-        for key in list(self._positions):
-            if key not in seen and key not in self._sources:
-                del self._positions[key]
-                self._dirty = True
+        self._resume_renamed(seen, matched)
+        for path, key, stat, item in archives:
+            self._read_gz_once(path, key, stat, item)
         self._first_discovery = False
         self.ready.set()
+
+    def _resume_renamed(self, seen: set[str], matched: dict[str, FileInput]) -> None:
+        """Find known files no glob matched among the siblings of the name they had."""
+        listings: dict[str, list[str]] = {}
+        now = self._clock()
+        known = self._known
+        for key in [key for key in known.positions if key not in seen]:
+            if key in self._sources:
+                continue
+            position = known.positions[key]
+            path = known.find_renamed(key, position, listings)
+            if path is None:
+                known.forget(key)
+                continue
+            if position.done:
+                continue
+            item = matched.get(position.path) or self._input_for(position.path)
+            stat = FileTailer.identity(path)
+            if item is None or stat is None:
+                known.forget(key)
+                continue
+            self._open(path, key, item, stat.st_size, reopen_path=position.path)
+            source = self._sources.get(key)
+            if source is not None:
+                source.tailer.rotated_at = now
+                logger.info(
+                    "%s was renamed to %s before we read it all; reading it from offset %d",
+                    position.path,
+                    path,
+                    source.tailer.offset,
+                )
+
+    def _input_for(self, path: str) -> FileInput | None:
+        """The input whose globs name ``path`` (when no file is there now to glob)."""
+        for item in self.config.inputs:
+            named = any(fnmatch.fnmatch(path, pattern) for pattern in item.paths)
+            if named and not self._excluded(path, item):
+                return item
+        return None
 
     def _open(
         self, path: str, key: str, item: FileInput, size: int, *, reopen_path: str | None = None
     ) -> None:
-        position = self._positions.get(key)
-        if position is None and self._first_discovery and item.start_at == "end":
+        position = self._known.positions.get(key)
+        if (
+            position is None
+            and item.start_at == "end"
+            and self._first_discovery
+            and reopen_path is None
+            and not self._known.tailed_before(path)
+        ):
+            # Files that were there when we first looked start at their end; a new file
+            # at a path we tailed (rotated while we were down) is read whole.
             position = FilePosition(path, size)
         joiner = MultilineJoiner(item.multiline) if item.multiline is not None else None
         try:
@@ -228,22 +298,73 @@ class Agent:
             return
         if position is not None and position.fingerprint_len == 0 and position.offset > size:
             tailer.offset = 0
-        source = _Source(tailer, item)
         if reopen_path is not None:
             # A rotated copy: its lines belong to the file it was rotated from.
             tailer.path = reopen_path
-            source.labels = {**item.labels, "filename": reopen_path}
+        source = _Source(tailer, item)
         self._sources[key] = source
         logger.info("tailing %s from offset %d", path, tailer.offset)
+        if position is not None and not tailer.resumed:
+            # The inode now holds other content: its old file is gone (an archive of it
+            # may turn up) or was truncated (copytruncate) while we were down, and then
+            # the lines we had not read are in the rotated copy, at our old offset.
+            self._known.remember_gone(key, position)
+            if not position.done:
+                lines, used, finished = tailer.recover_from(position)
+                if used is not None and finished is not None:
+                    self._known.finish(used, finished)
+                    logger.info("%s was truncated while we were down; read its copy", path)
+                self._feed(source, lines, [], self._clock())
 
-    def _read_gz_once(self, path: str, key: str, item: FileInput) -> None:
-        known = self._positions.get(key)
-        if known is not None and known.done:
+    def _read_gz_once(self, path: str, key: str, stat: os.stat_result, item: FileInput) -> None:
+        """Read a compressed file once, past what was read of it uncompressed (see gz.py)."""
+        previous = self._known.positions.get(key)
+        if previous is not None and previous.done:
+            if self._known.still_there(key, path, stat, previous, head_of=read_gz_head):
+                return
+            self._known.drop(key)  # another archive got the inode of one we read
+        known = self._known_contents()
+        head = read_gz_head(path)
+        if head is not None and self._still_open(already_read(head, known)):
             return
-        lines = read_gz_lines(path)
-        self._emit(lines, {**item.labels, "filename": path}, {}, path)
-        self._positions[key] = FilePosition(path, 0, done=True)
-        self._dirty = True
+        try:
+            content = read_gz(path)
+        except OSError as exc:
+            logger.warning("cannot read %s: %s", path, exc)
+            return
+        if not content.complete and time.time_ns() - stat.st_mtime_ns < _COPY_SETTLE_NS:
+            return  # still being compressed: look again next time
+        data = content.data
+        head = data[:FINGERPRINT_BYTES]
+        stream, start = path, 0
+        match = already_read(head, known)
+        if self._still_open(match):
+            return
+        if match is not None:
+            stream = match[0].path
+            start = min(match[0].offset, len(data))
+        lines = split_lines(data[start:])
+        if item.multiline is not None:
+            joiner = MultilineJoiner(item.multiline)
+            entries = [entry for line in lines for entry in joiner.feed(line, 0, 0.0)]
+            last = joiner.flush()
+            lines = entries if last is None else [*entries, last]
+        self._emit(lines, {**item.labels, "filename": stream}, {}, os.path.abspath(stream))
+        self._known.set(key, FilePosition(path, len(data), fingerprint_of(head), len(head), True))
+        if start:
+            logger.info("%s: %d bytes of it were read uncompressed; read the rest", path, start)
+
+    @staticmethod
+    def _still_open(match: tuple[FilePosition, bool] | None) -> bool:
+        """Whether an archive's content is a file we are still reading: then it is looked
+        at again once that file is finished (or, after a restart, forgotten)."""
+        return match is not None and match[1]
+
+    def _known_contents(self) -> list[tuple[FilePosition, bool]]:
+        """Every file whose content we read or are reading, and whether it is still open."""
+        known = [(source.tailer.position(), True) for source in self._sources.values()]
+        known.extend((position, False) for position in self._known.read_contents())
+        return known
 
     def _check_rotation(self, source: _Source, now: float) -> None:
         tailer = source.tailer
@@ -255,24 +376,20 @@ class Agent:
             # since we last looked (fast rotations) are read too, then the new file.
             tailer.rotated_at = now
             self._adopt_rotated_siblings(source, now)
-            if current is not None and not self._known(file_key(current)):
+            if current is not None and not self._is_known(file_key(current), tailer.path):
                 self._open(tailer.path, file_key(current), source.input, current.st_size)
             return
         if tailer.truncated():
-            lines, used = tailer.recover_truncated()
-            if used is not None:
-                self._finish(used, "")
+            lines, used, finished = tailer.recover_truncated()
+            if used is not None and finished is not None:
+                self._known.finish(used, finished)
             self._feed(source, lines, [], now)
             self._adopt_rotated_siblings(source, now)
             logger.info("%s was truncated (copytruncate); reading it from the start", tailer.path)
 
-    def _known(self, key: str) -> bool:
-        return key in self._sources or key in self._finished
-
-    def _finish(self, key: str, fingerprint: str) -> None:
-        self._finished[key] = fingerprint
-        if len(self._finished) > 10_000:
-            del self._finished[next(iter(self._finished))]
+    def _is_known(self, key: str, path: str) -> bool:
+        """Whether the file at ``path`` (identity ``key``) is open or was read to its end."""
+        return key in self._sources or self._known.finished(key, path)
 
     def _adopt_rotated_siblings(self, source: _Source, now: float) -> None:
         """Open rotated copies of a file (``name.1``, ``name-2024...``) made since we last looked.
@@ -288,21 +405,12 @@ class Agent:
         scan_started_ns = time.time_ns()
         deferred = False
         head: bytes | None = None
-        directory = os.path.dirname(path) or "."
-        base = os.path.basename(path)
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            return
-        for name in names:
-            if name == base or not name.startswith(base) or name.endswith(".gz"):
-                continue
-            sibling = os.path.join(directory, name)
+        for sibling in rotated_siblings(path):
             stat = FileTailer.identity(sibling)
             if stat is None or stat.st_ctime_ns < since_ns:
                 continue
             key = file_key(stat)
-            if self._known(key):
+            if self._is_known(key, sibling):
                 continue
             if tailer.rotated_at is None:
                 if head is None:
@@ -340,7 +448,7 @@ class Agent:
     def _feed(self, source: _Source, lines: list[str], offsets: list[int], now: float) -> None:
         joiner = source.tailer.joiner
         if joiner is None:
-            self._emit(lines, source.labels, source.metadata, source.tailer.path)
+            self._emit(lines, source.labels, source.metadata, source.path)
             return
         entries: list[str] = []
         if offsets:
@@ -354,7 +462,7 @@ class Agent:
             last = joiner.flush()
             if last is not None:
                 entries.append(last)
-        self._emit(entries, source.labels, source.metadata, source.tailer.path)
+        self._emit(entries, source.labels, source.metadata, source.path)
 
     def poll_files(self) -> int:
         """One pass over every open file; returns how many lines were read."""
@@ -378,7 +486,7 @@ class Agent:
             if joiner is not None:
                 entry = joiner.flush_if_idle(now)
                 if entry is not None:
-                    self._emit([entry], source.labels, source.metadata, tailer.path)
+                    self._emit([entry], source.labels, source.metadata, source.path)
             if (
                 tailer.rotated_at is not None
                 and now - max(tailer.rotated_at, tailer.last_data_at)
@@ -387,12 +495,10 @@ class Agent:
                 if joiner is not None:
                     entry = joiner.flush()
                     if entry is not None:
-                        self._emit([entry], source.labels, source.metadata, tailer.path)
-                self._positions[key] = tailer.position()
-                self._finish(key, tailer.fingerprint)
+                        self._emit([entry], source.labels, source.metadata, source.path)
+                self._known.finish(key, tailer.position())
                 tailer.close()
                 del self._sources[key]
-                self._dirty = True
                 logger.info("finished rotated file %s", tailer.path)
         return total
 
@@ -408,7 +514,7 @@ class Agent:
                     self.discover()
                     next_discovery = now + self.config.glob_interval_secs
                 read = self.poll_files()
-                if self._batch_due(self._clock()) or (self._dirty and not self._pending):
+                if self._batch_due(self._clock()) or (self._known.changed and not self._pending):
                     self.flush_batch()
                 if not read:
                     stop.wait(self.config.poll_interval_secs)
@@ -442,48 +548,32 @@ class Agent:
         labels: dict[str, str] | None = None,
         joiner: MultilineJoiner | None = None,
     ) -> None:
-        """Read ``stdin`` to its end, copying it to ``stdout`` unchanged, and ship its lines."""
+        """Read ``stdin`` to its end, copying it to ``stdout`` unchanged, and ship its lines.
+
+        After ``stop`` is set, stdin is still read to its end for at most
+        ``stdin_drain_timeout_secs`` (the job's traceback after Ctrl-C); see ``stdin.py``.
+        """
         self._serve_metrics()
         self.shipper.start()
-        fd = stdin.fileno()
-        labels = dict(labels or {})
+        stream_labels = dict(labels or {})
         metadata: dict[str, str] = {}
-        partial = b""
+
+        def tick(now: float) -> None:
+            if self._batch_due(now):
+                self.flush_batch()
+
         try:
-            while not stop.is_set():
-                ready, _, _ = select.select([fd], [], [], self.config.poll_interval_secs)
-                now = self._clock()
-                if ready:
-                    chunk = os.read(fd, 1 << 16)
-                    if not chunk:
-                        break
-                    if stdout is not None:
-                        stdout.write(chunk)
-                        stdout.flush()
-                    data = partial + chunk
-                    end = data.rfind(b"\n")
-                    if end < 0:
-                        partial = data
-                        continue
-                    partial = data[end + 1 :]
-                    lines = data[:end].decode("utf-8", "replace").split("\n")
-                    if joiner is None:
-                        self._emit(lines, labels, metadata, "")
-                    else:
-                        for line in lines:
-                            self._emit(joiner.feed(line, 0, now), labels, metadata, "")
-                if joiner is not None:
-                    entry = joiner.flush_if_idle(now)
-                    if entry is not None:
-                        self._emit([entry], labels, metadata, "")
-                if self._batch_due(now):
-                    self.flush_batch()
-            if partial:
-                self._emit([partial.decode("utf-8", "replace")], labels, metadata, "")
-            if joiner is not None:
-                entry = joiner.flush()
-                if entry is not None:
-                    self._emit([entry], labels, metadata, "")
+            tee_stdin(
+                stdin,
+                stdout,
+                stop,
+                emit=lambda lines: self._emit(lines, stream_labels, metadata, ""),
+                tick=tick,
+                clock=self._clock,
+                joiner=joiner,
+                poll_interval_secs=self.config.poll_interval_secs,
+                drain_timeout_secs=self.config.stdin_drain_timeout_secs,
+            )
         finally:
             self.flush_batch()
             self._drain()

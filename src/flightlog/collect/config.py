@@ -9,12 +9,15 @@
         exclude: ["*.tmp"]
         labels: {job: train}
         multiline: {start_pattern: '^\\d{4}-\\d{2}-\\d{2}', max_lines: 500, flush_timeout_secs: 1}
-        read_gz: false                  # read rotated .gz files matching paths, once
+        read_gz: false                  # read .gz files matching paths, and the compressed
+                                        # rotated siblings (x.log.1.gz, x.log-2024.gz) of
+                                        # the files they match, once each
         start_at: beginning             # or `end` for files found at first start
     pipeline: [ {json: {}}, {level: {}} ]
     batch: {max_lines: 10000, max_bytes: 1048576, flush_interval_secs: 1}
     buffer: {max_bytes: 536870912}
     retry: {initial_backoff_secs: 0.5, max_backoff_secs: 30}
+    stdin_drain_timeout_secs: 5         # `collect -`: after Ctrl-C, read stdin to its end this long
     metrics_port: 9080                  # optional: counters on 127.0.0.1:9080/metrics
 
 Validated with pydantic at this edge; the agent takes the frozen ``CollectConfig``.
@@ -47,6 +50,9 @@ class FileInput:
     exclude: tuple[str, ...] = ()
     multiline: MultilineConfig | None = None
     read_gz: bool = False
+    """Read ``.gz`` files the paths match, and the compressed rotated siblings of the files
+    they match (``x.log.gz``, ``x.log.1.gz``, ``x.log-20240101.gz``): each once, and
+    only past what was already read of it before it was compressed."""
     start_at: str = "beginning"
 
 
@@ -66,6 +72,8 @@ class CollectConfig:
     glob_interval_secs: float = 1.0
     rotate_wait_secs: float = 1.0
     drain_timeout_secs: float = 10.0
+    stdin_drain_timeout_secs: float = 5.0
+    """Stdin mode: how long to keep reading stdin after a stop signal, for its last lines."""
     metrics_port: int | None = None
     """Serve the agent's counters (and its pipeline's) on 127.0.0.1:<port>/metrics."""
 
@@ -76,6 +84,10 @@ class CollectConfig:
             raise ConfigError("batch: max_lines must be >= 1 and max_bytes >= 1024")
         if self.buffer_max_bytes < self.batch_max_bytes:
             raise ConfigError("buffer.max_bytes must be at least batch.max_bytes")
+        if self.stdin_drain_timeout_secs < 0:
+            raise ConfigError(
+                f"stdin_drain_timeout_secs {self.stdin_drain_timeout_secs} must be >= 0"
+            )
         for item in self.inputs:
             if item.start_at not in ("beginning", "end"):
                 raise ConfigError(
@@ -134,6 +146,7 @@ class _Collect(_Model):
     glob_interval_secs: float = pydantic.Field(1.0, gt=0)
     rotate_wait_secs: float = pydantic.Field(1.0, ge=0)
     drain_timeout_secs: float = pydantic.Field(10.0, ge=0)
+    stdin_drain_timeout_secs: float = pydantic.Field(5.0, ge=0)
     metrics_port: int | None = pydantic.Field(None, ge=0, le=65535)
 
 
@@ -179,6 +192,7 @@ def config_from_mapping(raw: Any, *, where: str = "collect config") -> CollectCo
         glob_interval_secs=model.glob_interval_secs,
         rotate_wait_secs=model.rotate_wait_secs,
         drain_timeout_secs=model.drain_timeout_secs,
+        stdin_drain_timeout_secs=model.stdin_drain_timeout_secs,
         metrics_port=model.metrics_port,
     )
     config.validate()

@@ -9,57 +9,55 @@ Lines written after our last read but before the copy are in the copy, at the sa
 offsets: the tailer looks for a sibling (``name.1``, ``name-20240101``, ...) that starts
 with the same bytes and reads the rest from it, then starts over at offset 0.
 
-Compressed rotated files (``.gz``) are read whole, once, when the agent is asked to.
+Compressed rotated files (``.gz``) are read when the agent is asked to: see ``gz.py``.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import os
 import time
-import zlib
-from pathlib import Path
 
 from flightlog.collect.multiline import MultilineJoiner
-from flightlog.collect.positions import FilePosition
+from flightlog.collect.positions import (
+    FINGERPRINT_BYTES,
+    FilePosition,
+    file_key,
+    fingerprint_of,
+)
 
-__all__ = ["FINGERPRINT_BYTES", "FileTailer", "fingerprint_of", "read_gz_lines"]
+__all__ = ["MAX_LINE_BYTES", "FileTailer", "rotated_siblings", "split_lines"]
 
-FINGERPRINT_BYTES = 256
-
-
-def fingerprint_of(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
+MAX_LINE_BYTES = 1 << 20
+"""A line without a newline is cut here (a runaway writer must not hold the agent)."""
 
 
-def _split_lines(data: bytes) -> list[str]:
+def split_lines(data: bytes) -> list[str]:
+    """The lines of ``data`` (ending in a newline or not), each without a trailing ``\\r``."""
     text = data.decode("utf-8", "replace")
     lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     if "\r" in text:
         lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     return lines
 
 
-def read_gz_lines(path: str) -> list[str]:
-    """Every line of a gzip-compressed log (a truncated archive yields what it holds)."""
-    chunks = []
-    with gzip.open(path, "rb") as handle:
-        try:
-            while True:
-                chunk = handle.read(1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        except (EOFError, zlib.error, gzip.BadGzipFile):
-            pass
-    data = b"".join(chunks)
-    if not data:
+def rotated_siblings(path: str) -> list[str]:
+    """Paths beside ``path`` whose names extend its name (``name.1``, ``name-20240101``).
+
+    Sorted; compressed ones (``.gz``) are other files, not rotated copies to tail.
+    """
+    directory = os.path.dirname(path) or "."
+    base = os.path.basename(path)
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
         return []
-    lines = _split_lines(data)
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
+    return [
+        os.path.join(directory, name)
+        for name in names
+        if name != base and name.startswith(base) and not name.endswith(".gz")
+    ]
 
 
 class FileTailer:
@@ -72,7 +70,7 @@ class FileTailer:
         position: FilePosition | None,
         *,
         joiner: MultilineJoiner | None = None,
-        max_line_bytes: int = 1 << 20,
+        max_line_bytes: int = MAX_LINE_BYTES,
         read_chunk_bytes: int = 1 << 20,
     ) -> None:
         self.path = path
@@ -92,7 +90,9 @@ class FileTailer:
         # The fingerprint covers only bytes we consumed, so it always describes the
         # content our offset counts in (the file may be rewritten under us meanwhile).
         self._head_bytes = b""
-        if position is not None and self._matches(position):
+        self.resumed = position is not None and self._matches(position)
+        """Whether ``position`` described this file's content and reading resumed there."""
+        if position is not None and self.resumed:
             self.offset = position.offset
             self._head_bytes = self._head(min(position.offset, FINGERPRINT_BYTES))
             self.fingerprint = position.fingerprint
@@ -142,23 +142,17 @@ class FileTailer:
             return fingerprint_of(head) != self.fingerprint
         return False
 
-    def recover_truncated(self) -> tuple[list[str], str | None]:
+    def recover_truncated(self) -> tuple[list[str], str | None, FilePosition | None]:
         """Lines between our offset and the truncation, read from the rotated copy.
 
-        Returns the lines and the identity (``device:inode``) of the copy they came from.
+        Returns the lines, the identity (``device:inode``) of the copy they came from and
+        the finished position to keep for that copy (so it is not read again, nor a
+        compressed copy of it).
         """
         lines: list[str] = []
         used: str | None = None
-        directory = os.path.dirname(self.path) or "."
-        base = os.path.basename(self.path)
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            names = []
-        for name in sorted(names):
-            if name == base or not name.startswith(base) or name.endswith(".gz"):
-                continue
-            candidate = os.path.join(directory, name)
+        finished: FilePosition | None = None
+        for candidate in rotated_siblings(self.path):
             try:
                 with open(candidate, "rb") as handle:
                     stat = os.fstat(handle.fileno())
@@ -172,19 +166,31 @@ class FileTailer:
                     rest = handle.read()
             except OSError:
                 continue
-            used = f"{stat.st_dev}:{stat.st_ino}"
-            if rest:
-                end = rest.rfind(b"\n")
-                tail = rest if end < 0 else rest[: end + 1]
-                lines = _split_lines(tail)
-                if lines and lines[-1] == "":
-                    lines.pop()
+            used = file_key(stat)
+            # The copy is final: a last line without its newline is kept too (the writer
+            # goes on with the line in the truncated file, so it arrives in two parts).
+            lines = split_lines(rest)
+            finished = FilePosition(
+                self.path, self.offset + len(rest), self.fingerprint, self.fingerprint_len, True
+            )
             break
         self.offset = 0
         self.fingerprint = ""
         self.fingerprint_len = 0
         self._head_bytes = b""
-        return lines, used
+        return lines, used, finished
+
+    def recover_from(
+        self, position: FilePosition
+    ) -> tuple[list[str], str | None, FilePosition | None]:
+        """``recover_truncated`` for a file truncated while nobody read it: from ``position``."""
+        self.offset = position.offset
+        self.fingerprint = position.fingerprint
+        self.fingerprint_len = position.fingerprint_len
+        if not self.fingerprint_len:
+            self.offset = 0
+            return [], None, None
+        return self.recover_truncated()
 
     def read_lines(self, max_bytes: int | None = None) -> tuple[list[str], list[int]]:
         """Complete lines appended since the last call, and (with a joiner) their offsets.
@@ -225,9 +231,7 @@ class FileTailer:
         if start == len(self._head_bytes) < FINGERPRINT_BYTES:
             self._head_bytes += complete[: FINGERPRINT_BYTES - start]
             self._set_fingerprint()
-        lines = _split_lines(complete)
-        if lines and lines[-1] == "":
-            lines.pop()
+        lines = split_lines(complete)
         offsets: list[int] = []
         if self.joiner is not None:
             position = start
@@ -243,7 +247,3 @@ class FileTailer:
             return os.stat(path)
         except OSError:
             return None
-
-
-def is_gz(path: str | Path) -> bool:
-    return str(path).endswith(".gz")
