@@ -34,6 +34,13 @@ def read(name: str, matchers: Mapping[str, str], ts_ns: int, tenant: str) -> lis
         ("slo:ratio_rate1h > 0.1 and slo:ratio_rate5m > 0.4", []),
         ("(slo:ratio_rate1h > 0.1) or (slo:ratio_rate5m > 0.4)", ["a", "b"]),
         ("slo:ratio_rate1h <= 0.001", ["b"]),
+        ("slo:ratio_rate1h", ["a", "b"]),
+        ('slo:ratio_rate1h{slo="a"}', ["a"]),
+        ('slo:ratio_rate1h{slo!="a"}', ["b"]),
+        ('slo:ratio_rate1h{slo=~"a|b"} > 0.1', ["a"]),
+        ('slo:ratio_rate5m{slo!~"a.*"}', ["b"]),
+        ('slo:ratio_rate5m{slo=~"x"}', []),
+        ("slo:ratio_rate1h and slo:ratio_rate5m > 0.4", ["b"]),
     ],
 )
 def test_evaluate(expr: str, expected: list[str]) -> None:
@@ -55,6 +62,8 @@ def test_vector_constant() -> None:
         "slo:x > 1 and",
         "slo:x{a=b} > 1",
         "(slo:x > 1",
+        'slo:x{a=~"("}',
+        'slo:x{a~"b"}',
     ],
 )
 def test_logql_and_broken_text_is_not_recorded(expr: str) -> None:

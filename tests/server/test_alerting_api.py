@@ -195,6 +195,10 @@ def test_rules_and_alerts_in_prometheus_shape(server: Any, hook: RecordingReceiv
         assert [(r["metric"]["service"], r["value"][1]) for r in found["data"]["result"]] == [
             ("api", "3")
         ]
+        # A bare selector (what a Grafana panel asks for), with PromQL's matchers.
+        for query in ("e2e:errors:count3s", 'e2e:errors:count3s{service=~"a.i"}'):
+            bare = http.get("/prometheus/api/v1/query", params={"query": query}).json()
+            assert [r["metric"]["service"] for r in bare["data"]["result"]] == ["api"], query
         now = time.time()
         ranged = http.get(
             "/prometheus/api/v1/query_range",

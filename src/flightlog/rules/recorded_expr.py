@@ -1,12 +1,20 @@
-"""Expressions over recorded series, for rules that compare what recording rules wrote.
+"""Expressions over recorded series, for rules and dashboards that read what recording rules wrote.
 
-LogQL has no way to read a recorded series, yet the SLO burn-rate alerts compare error
-ratios that recording rules produce. This is the small PromQL subset they need::
+Recorded series live in the ruler's state DB (``RulesStateDB``), not in the log store, so
+LogQL (``/loki/api/v1/query``) cannot read them; Loki's own ruler remote-writes them to a
+Prometheus instead. flightlog serves them itself: through this small PromQL subset in rules
+(the SLO burn-rate alerts compare recorded error ratios), at
+``/prometheus/api/v1/query`` and ``query_range`` (a Grafana Prometheus data source pointed
+at ``<flightlog>/prometheus``), and on ``/metrics`` (newest sample, for a Prometheus to
+scrape)::
 
     expr    := conj ("or" conj)*
     conj    := cmp ("and" cmp)*
-    cmp     := "(" expr ")" | "vector(" number ")" | selector (">" | ">=" | "<" | "<=" | "==" | "!=") number
-    selector:= metric_name ["{" name="value", ... "}"]
+    cmp     := "(" expr ")" | "vector(" number ")" | selector [(">" | ">=" | "<" | "<=" | "==" | "!=") number]
+    selector:= metric_name ["{" name ("=" | "!=" | "=~" | "!~") "value", ... "}"]
+
+A bare selector gives every series of that name (matching the matchers); regex matchers are
+anchored RE2, as in PromQL.
 
 ``and`` keeps left samples whose label set (without ``__name__``) has a right match;
 ``or`` adds right samples whose label set is not on the left. Metric names must contain a
@@ -20,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flightlog.errors import RuleError
+from flightlog.model import LabelMatcher, MatchOp
 from flightlog.rules.model import Sample
 
 __all__ = ["RecordedReader", "evaluate_recorded", "is_recorded_expr"]
@@ -28,7 +37,8 @@ RecordedReader = Callable[[str, Mapping[str, str], int, str], list[Sample]]
 """(metric name, equality matchers, ts_ns, tenant) → latest samples at or before ts_ns."""
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<op>>=|<=|==|!=|>|<)|(?P<word>[a-zA-Z_:][a-zA-Z0-9_:]*)"
+    r"\s*(?:(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<mop>=~|!~)|(?P<op>>=|<=|==|!=|>|<)"
+    r"|(?P<word>[a-zA-Z_:][a-zA-Z0-9_:]*)"
     r'|(?P<str>"(?:[^"\\]|\\.)*")|(?P<punct>[(){},=]))'
 )
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -98,26 +108,35 @@ class _Parser:
             return ("vector", value)
         if token[0] != "word" or ":" not in token[1]:
             raise RuleError("expected a recorded series name (with ':') or vector(N)")
-        matchers: dict[str, str] = {}
+        matchers: list[LabelMatcher] = []
         if self.peek() == ("punct", "{"):
             self.take()
             while self.peek() != ("punct", "}"):
-                name = self.take()[1]
-                self.take("=")
+                name = self.take()
+                if name[0] != "word":
+                    raise RuleError(f"expected a label name, got {name[1]!r}")
+                op = self.take()
+                if op[1] not in ("=", "!=", "=~", "!~"):
+                    raise RuleError(f"expected =, !=, =~ or !~ after {name[1]}, got {op[1]!r}")
                 value = self.take()
                 if value[0] != "str":
                     raise RuleError("label values must be quoted")
-                matchers[name] = value[1][1:-1].replace('\\"', '"')
+                text = re.sub(r"\\(.)", r"\1", value[1][1:-1])
+                try:
+                    matchers.append(LabelMatcher(name[1], MatchOp(op[1]), text))
+                except Exception as exc:  # re2.error has no stable type name across versions
+                    raise RuleError(f"label matcher {name[1]}{op[1]}{value[1]}: {exc}") from None
                 if self.peek() == ("punct", ","):
                     self.take()
             self.take("}")
+        following = self.peek()
+        if following is None or following[0] != "op":
+            return ("cmp", token[1], tuple(matchers), None, 0.0)
         op = self.take()
-        if op[0] != "op":
-            raise RuleError("expected a comparison (>, >=, <, <=, ==, !=) after the series")
         threshold = self.take()
         if threshold[0] != "num":
             raise RuleError("expected a number after the comparison")
-        return ("cmp", token[1], matchers, op[1], float(threshold[1]))
+        return ("cmp", token[1], tuple(matchers), op[1], float(threshold[1]))
 
 
 def _parse(text: str) -> object:
@@ -147,7 +166,13 @@ def _run(node: object, read: RecordedReader, ts_ns: int, tenant: str) -> list[Sa
         return [Sample({}, node[1])]  # type: ignore[index]
     if kind == "cmp":
         _, name, matchers, op, threshold = node  # type: ignore[misc]
-        return [s for s in read(name, matchers, ts_ns, tenant) if _OPS[op](s.value, threshold)]
+        equal = {m.name: m.value for m in matchers if m.op is MatchOp.EQ}
+        return [
+            s
+            for s in read(name, equal, ts_ns, tenant)
+            if all(m.matches_labels(s.labels) for m in matchers)
+            and (op is None or _OPS[op](s.value, threshold))
+        ]
     left = _run(node[1], read, ts_ns, tenant)  # type: ignore[index]
     right = _run(node[2], read, ts_ns, tenant)  # type: ignore[index]
     right_keys = {_key(s.labels) for s in right}

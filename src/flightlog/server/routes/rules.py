@@ -6,8 +6,13 @@
 * ``GET /prometheus/api/v1/rules`` and ``/prometheus/api/v1/alerts``: Prometheus's shapes,
   what Grafana's alerting view reads
 * ``GET /api/v1/slos``: SLO error budget and burn rates
-* ``GET /prometheus/api/v1/query`` and ``query_range``: the series recording rules wrote
-  (recorded-series expressions, e.g. SLO burn ratios), for Grafana's Prometheus data source
+* ``GET /prometheus/api/v1/query`` and ``query_range``: the series recording rules wrote,
+  in Prometheus's shapes. Recorded series live in the ruler's state DB, not in the log
+  store: LogQL (``/loki/api/v1/query``) does not see them (Loki's ruler remote-writes them
+  to a Prometheus instead). Read them here with a selector such as
+  ``slo:sli_error:ratio_rate5m{slo=~"api.*"}`` (optionally ``> 0.01``, ``and``/``or``; the
+  subset in ``flightlog.rules.recorded_expr``) — in Grafana, a Prometheus data source with
+  the URL ``<flightlog>/prometheus`` — or scrape their newest values from ``/metrics``
 
 ``on_startup`` builds the ``NotifyService`` (``alerting:``), the ``Ruler`` (``rules:``,
 ``slos:``) over the store's query engine, publishes them in ``services.extras`` as
@@ -376,7 +381,8 @@ def _recorded(query: str, ruler: Ruler, ts_ns: int, tenant: str) -> list[Any]:
         raise HTTPError(
             400,
             f"{query!r} is not a recorded-series expression: this endpoint reads series written by "
-            'recording rules (e.g. slo:sli_error:ratio_rate5m{slo="x"} > 0.01); use /loki/api/v1/query for LogQL',
+            'recording rules (e.g. slo:sli_error:ratio_rate5m{slo="x"}, optionally > 0.01); '
+            "use /loki/api/v1/query for LogQL",
         )
     return evaluate_recorded(query, ruler.state.read_recorded, ts_ns, tenant)
 
