@@ -213,7 +213,9 @@ def _check_with(**thresholds: Any) -> Any:
 def test_thresholds_in_the_config_decide_the_check(thresholds: Any, drifted: list[str]) -> None:
     """psi_warning/psi_alert, small_sample_max_rows and p_value_alpha of an entry are used."""
     check = _check_with(**thresholds)
-    scheduler = DriftScheduler([check], _slightly_shifted, CollectorRegistry(), clock_ns=lambda: NOW)
+    scheduler = DriftScheduler(
+        [check], _slightly_shifted, CollectorRegistry(), clock_ns=lambda: NOW
+    )
     report = scheduler.run_check(check).report
     assert report is not None and report.drifted == drifted
 

@@ -325,7 +325,9 @@ def test_explore_follows_an_id_across_streams_without_a_service_label(
     """Follow ID finds the ID in OTLP (service_name) and syslog (no service) streams too."""
     errors = _no_page_errors(page)
     page.goto(f'{ui_server.url}/?query={{service="api", level="info"}}&range=1h')
-    row = page.locator("#rows tr:not([hidden])", has_text="request 37 served")  # 37 % 3 == 1: trace-1
+    row = page.locator(
+        "#rows tr:not([hidden])", has_text="request 37 served"
+    )  # 37 % 3 == 1: trace-1
     row.wait_for(timeout=WAIT_MS)
     row.locator("button", has_text="Follow ID").click()
     page.wait_for_selector("#rows td.logline >> text=kernel: nfs timeout", timeout=WAIT_MS)
