@@ -3,6 +3,9 @@
 Severity tiers follow an error classifier: ``critical`` fires on any occurrence within 1
 minute, ``high`` on at least 5 in 5 minutes, ``medium`` on at least 20 in 10 minutes.
 Selectors assume a ``service`` label (and ``run_id`` for training jobs); adjust them.
+``TrainingJobSilent`` leaves out runs that ended: a ``flightlog.Run`` ships an
+``event="run_end"`` line when it finishes (``src/flightlog/sdk/FORMAT.md``), so only a run
+that went quiet without one (hung, or killed) pages.
 """
 
 from __future__ import annotations
@@ -67,10 +70,11 @@ groups:
         expr: |
           sum by (run_id) (count_over_time({run_id=~".+"} [1h]))
             unless sum by (run_id) (count_over_time({run_id=~".+"} [15m]))
+            unless sum by (run_id) (count_over_time({run_id=~".+"} |= "run_end" | json | event="run_end" [1h]))
         labels: {severity: high}
         annotations:
           summary: "Training run {{ $labels.run_id }} has logged nothing for 15 minutes"
-          description: "The job may be hung (data loader, NCCL) or killed without a final log line."
+          description: "The job may be hung (data loader, NCCL) or killed without a final log line. Runs that logged run_end (finished, failed or interrupted) are left out."
           runbook_url: https://runbooks.example.com/training-silent
 
   - name: ml-platform-medium
