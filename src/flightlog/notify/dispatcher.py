@@ -164,7 +164,8 @@ class Dispatcher:
         self, alert: Alert, firing: list[Alert], now: float, receivers: tuple[str, ...] = ()
     ) -> AlertMarker:
         silenced = tuple(self._silences.muting(alert.labels, now, alert.tenant))
-        same_tenant = [a for a in firing if a.tenant == alert.tenant]
+        # A generator: inhibiting() reads it only when an inhibit rule targets this alert.
+        same_tenant = (a for a in firing if a.tenant == alert.tenant)
         inhibited = tuple(inhibiting(self._config.inhibit_rules, alert.labels, same_tenant))
         state = "suppressed" if silenced or inhibited else "active"
         return AlertMarker(state, silenced, inhibited, receivers)
