@@ -1,9 +1,12 @@
 """Notification pipeline with Alertmanager semantics.
 
-Owns: the ``alerting:`` config (an ``alertmanager.yml`` as written), the routing tree,
-aggregation groups and their timers, inhibition, silences, the persisted notification log,
-and the receivers (webhook, Slack, PagerDuty Events v2, SMTP email, forwarding to an
-Alertmanager). Takes ``flightlog.rules.alert.Alert`` values from the ruler (or the API).
+Owns: the ``alerting:`` config (an ``alertmanager.yml`` as written; every key it does not
+read is a warning), the routing tree, aggregation groups and their timers, inhibition,
+silences, the persisted notification log, notification templates (Alertmanager's data
+and default template names, ``templates.py``) and the receivers (webhook, Slack,
+PagerDuty Events v2, SMTP email, forwarding to an Alertmanager). Takes
+``flightlog.rules.alert.Alert`` values from the ruler (or the API); alerts, groups and
+silences are kept per tenant.
 
 Public names: ``AlertingConfig``, ``load_alerting_config``, ``Dispatcher``,
 ``Notification``, ``NotifyService``, ``SilenceStore``, ``NotificationLog``.
