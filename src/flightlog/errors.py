@@ -15,6 +15,7 @@ says what to do about it::
     │   ├── ParseError         syntax error, with line and column
     │   └── QueryLimitError    a query exceeded a limit (series, entries, time)
     ├── RuleError              a rule file or rule expression is invalid
+    ├── SloError               an SLO objective or SLI count is impossible
     ├── NotifyError            a receiver failed to deliver a notification
     ├── AnalyzeError           a training log cannot be read
     └── MonitorError           drift or model-comparison input is unusable
@@ -36,6 +37,7 @@ __all__ = [
     "QueryLimitError",
     "RateLimitedError",
     "RuleError",
+    "SloError",
     "StoreError",
     "ValidationError",
 ]
@@ -103,6 +105,10 @@ class QueryLimitError(QueryError):
 
 class RuleError(FlightlogError):
     """A rule file or rule expression is invalid."""
+
+
+class SloError(FlightlogError):
+    """An SLO objective or SLI measurement is impossible (99.9 for 0.999, bad > eligible)."""
 
 
 class NotifyError(FlightlogError):

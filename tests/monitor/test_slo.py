@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from flightlog.errors import MonitorError
+from flightlog.errors import MonitorError, SloError
 from flightlog.monitor import slo
 
 DAY = 86_400.0
@@ -58,14 +58,14 @@ def test_time_to_exhaustion(remaining: float, burn: float, window: float, expect
 @pytest.mark.parametrize("objective", [0.0, 1.0, 99.9, -0.5])
 def test_objective_must_be_a_ratio(objective: float) -> None:
     """99.9 instead of 0.999 is rejected with the fix in the message."""
-    with pytest.raises(MonitorError, match=r"0\.999"):
+    with pytest.raises(SloError, match=r"0\.999"):
         slo.error_budget(objective, 100)
 
 
 @pytest.mark.parametrize(("bad", "eligible"), [(-1, 10), (11, 10), (1, -5)])
 def test_impossible_counts_are_rejected(bad: float, eligible: float) -> None:
     """More bad events than eligible ones, or negative counts, are errors."""
-    with pytest.raises(MonitorError):
+    with pytest.raises(SloError):
         slo.error_ratio(bad, eligible)
 
 

@@ -11,9 +11,11 @@ the p95 stayed under its threshold). The arithmetic is the same for both units:
     burn rate    = error ratio / (1 - objective)       1.0 = exactly exhausting it by the
                                                        end of the SLO window
 
-The shared API (used by ``flightlog.rules`` for burn-rate alerts):
-``error_ratio``, ``error_budget``, ``budget_consumed``, ``budget_remaining``,
-``burn_rate``, ``time_to_exhaustion_seconds``, ``SliMeasurement``, ``SloStatus``.
+The arithmetic lives in the shared leaf ``flightlog.error_budget`` (SLO alert rules use
+the same functions) and is re-exported here: ``error_ratio``, ``error_budget``,
+``budget_consumed``, ``budget_remaining``, ``burn_rate``, ``time_to_exhaustion_seconds``,
+``validate_objective``; impossible inputs raise ``SloError``. Here: ``SliMeasurement``,
+``SloStatus``.
 SLI builders: ``availability_sli``, ``latency_sli``, ``latency_sli_from_buckets``,
 ``latency_quantile_sli``, ``quality_sli``, ``freshness_sli``, ``throughput_sli``, and
 ``histogram_quantile`` (Prometheus semantics) for percentiles from histogram buckets.
@@ -27,6 +29,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flightlog.error_budget import (
+    budget_consumed,
+    budget_remaining,
+    burn_rate,
+    error_budget,
+    error_ratio,
+    time_to_exhaustion_seconds,
+    validate_objective,
+)
 from flightlog.errors import MonitorError
 
 __all__ = [
@@ -63,65 +74,6 @@ class SliKind(StrEnum):
 class SliUnit(StrEnum):
     EVENTS = "events"
     SECONDS = "seconds"
-
-
-def validate_objective(objective: float) -> float:
-    """An objective is a ratio strictly between 0 and 1 (0.999, not 99.9)."""
-    if not 0.0 < objective < 1.0:
-        raise MonitorError(
-            f"objective={objective}: must be a ratio in (0, 1), e.g. 0.999 for 99.9 %"
-        )
-    return objective
-
-
-def error_ratio(bad: float, eligible: float) -> float:
-    """bad / eligible; 0 when nothing was eligible (no traffic burns no budget)."""
-    if bad < 0 or eligible < 0 or bad > eligible:
-        raise MonitorError(f"bad={bad}, eligible={eligible}: need 0 <= bad <= eligible")
-    return bad / eligible if eligible > 0 else 0.0
-
-
-def error_budget(objective: float, eligible: float) -> float:
-    """Bad events (or seconds) allowed: (1 - objective) x eligible."""
-    validate_objective(objective)
-    if eligible < 0:
-        raise MonitorError(f"eligible={eligible}: must be >= 0")
-    return (1.0 - objective) * eligible
-
-
-def burn_rate(observed_error_ratio: float, objective: float) -> float:
-    """How fast the budget burns: error ratio / (1 - objective); 1.0 lasts exactly the window."""
-    validate_objective(objective)
-    if not 0.0 <= observed_error_ratio <= 1.0:
-        raise MonitorError(f"error ratio {observed_error_ratio}: must be within [0, 1]")
-    return observed_error_ratio / (1.0 - objective)
-
-
-def budget_consumed(bad: float, eligible: float, objective: float) -> float:
-    """Fraction of the error budget spent (above 1.0 when overspent)."""
-    error_ratio(bad, eligible)
-    budget = error_budget(objective, eligible)
-    return bad / budget if budget > 0 else 0.0
-
-
-def budget_remaining(bad: float, eligible: float, objective: float) -> float:
-    """1 - consumed: 1.0 untouched, 0.0 exhausted, negative when overspent."""
-    return 1.0 - budget_consumed(bad, eligible, objective)
-
-
-def time_to_exhaustion_seconds(
-    remaining_fraction: float, current_burn_rate: float, slo_window_seconds: float
-) -> float:
-    """Seconds until the remaining budget is gone at the current burn rate (inf if not burning).
-
-    A burn rate of 1 spends the whole budget in one SLO window, so the remaining fraction
-    lasts ``remaining_fraction x window / burn_rate``.
-    """
-    if remaining_fraction <= 0:
-        return 0.0
-    if current_burn_rate <= 0:
-        return math.inf
-    return remaining_fraction * slo_window_seconds / current_burn_rate
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from flightlog.error_budget import budget_remaining_from_ratio, burn_rate, error_budget
 from flightlog.errors import ConfigError, FlightlogError
 from flightlog.rules.durations import format_duration, parse_duration
 from flightlog.rules.model import AlertingRule, InstantQuerier, RecordingRule, RuleGroup, Sample
@@ -84,7 +85,8 @@ class SLO:
 
     @property
     def error_budget(self) -> float:
-        return 1.0 - self.objective
+        """The error ratio the objective allows (1 - objective)."""
+        return error_budget(self.objective, 1.0)
 
     def error_ratio_expr(self, window: str) -> str:
         total = self.total.replace("{{.window}}", window)
@@ -338,6 +340,12 @@ def _value(samples: list[Sample]) -> float | None:
     return values[0] if values else None
 
 
+def _as_ratio(value: float) -> float:
+    # bad/total from two separate queries can stray a hair outside [0, 1] when lines land
+    # between them; a ratio outside that range means nothing more than its bound.
+    return min(max(value, 0.0), 1.0)
+
+
 def slo_status(
     slo: SLO,
     querier: InstantQuerier,
@@ -354,9 +362,13 @@ def slo_status(
             return None
 
     error_ratio = ratio(format_duration(slo.window_s))
-    remaining = None if error_ratio is None else 1.0 - error_ratio / slo.error_budget
+    remaining = (
+        None
+        if error_ratio is None
+        else budget_remaining_from_ratio(_as_ratio(error_ratio), slo.objective)
+    )
     burn = {}
     for window in SLO_WINDOWS:
         value = ratio(window)
-        burn[window] = None if value is None else value / slo.error_budget
+        burn[window] = None if value is None else burn_rate(_as_ratio(value), slo.objective)
     return SloStatus(slo, error_ratio, remaining, burn, tuple(firing))
