@@ -162,16 +162,19 @@ def test_server_down_buffers_then_delivers(tmp_path, recording_server, run_agent
     recording_server.stop()
     _write(path, [f"offline {i}" for i in range(2000)])
     buffer_dir = tmp_path / "state" / "buffer"
-    deadline = 100
-    while not any(buffer_dir.glob("*.batch")) and deadline:
+    failed_sends = agent_metrics(registry).send_errors.labels("connection")
+    # Bring the server back only once a send has failed with the batch on disk, so the
+    # delivery below really comes from the buffer after an outage.
+    deadline = 200
+    while not (any(buffer_dir.glob("*.batch")) and failed_sends._value.get() >= 1) and deadline:
         threading.Event().wait(0.05)
         deadline -= 1
     assert any(buffer_dir.glob("*.batch")), "nothing was buffered while the server was down"
+    assert failed_sends._value.get() >= 1, "no send failed while the server was down"
     recording_server.start()
     lines = recording_server.wait_for(2001)
     agent.stop()
     assert Counter(lines) == Counter(["before"] + [f"offline {i}" for i in range(2000)])
-    assert agent_metrics(registry).send_errors.labels("connection")._value.get() >= 1
 
 
 def test_buffer_bound_drops_oldest_and_counts(tmp_path, recording_server, run_agent, fast_config):
