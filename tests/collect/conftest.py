@@ -23,6 +23,8 @@ class RecordingServer:
     def __init__(self) -> None:
         self.entries: list[tuple[dict[str, str], int, str, dict[str, str]]] = []
         self.requests: list[dict[str, str]] = []
+        self.batches: list[list[str]] = []
+        """The lines of each accepted push, in arrival order."""
         self.status = 204
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -45,6 +47,13 @@ class RecordingServer:
                     payload = orjson.loads(body)
                     with recorder._lock:
                         recorder.requests.append(dict(self.headers))
+                        recorder.batches.append(
+                            [
+                                value[1]
+                                for stream in payload["streams"]
+                                for value in stream["values"]
+                            ]
+                        )
                         for stream in payload["streams"]:
                             for value in stream["values"]:
                                 metadata = value[2] if len(value) > 2 else {}

@@ -26,21 +26,21 @@ import httpx
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from flightlog.collect.config import CollectConfig, FileInput
-from flightlog.collect.gz import already_read, compressed_patterns, read_gz, read_gz_head
+from flightlog.collect.gz import GzReader, already_read, compressed_patterns, read_gz_head
 from flightlog.collect.metrics import agent_metrics
 from flightlog.collect.multiline import MultilineJoiner
 from flightlog.collect.positions import (
-    FINGERPRINT_BYTES,
     FilePosition,
     KnownFiles,
     PositionsFile,
+    describes,
     file_key,
     fingerprint_of,
 )
 from flightlog.collect.shipper import Shipper, encode_push
 from flightlog.collect.spool import Spool
 from flightlog.collect.stdin import tee_stdin
-from flightlog.collect.tailer import FileTailer, rotated_siblings, split_lines
+from flightlog.collect.tailer import FileTailer, rotated_siblings
 from flightlog.errors import ConfigError
 from flightlog.pipeline.config import build_pipeline
 from flightlog.pipeline.record import EMPTY, LogRecord
@@ -54,6 +54,9 @@ _FS_CLOCK_SLACK_NS = 20_000_000
 # A rotated copy shorter than what we compare and written to less than this long ago
 # may still be being copied.
 _COPY_SETTLE_NS = 1_000_000_000
+# An archive is on disk already: it is read no further while this many batches wait to
+# be sent, rather than copied into the (bounded, oldest-dropped) spool faster than sent.
+_ARCHIVE_AHEAD_BATCHES = 4
 
 
 class _Source:
@@ -70,6 +73,17 @@ class _Source:
         self.metadata: dict[str, str] = {}
         self.path = os.path.abspath(tailer.path)
         """The records' ``source``: absolute, so path_labels templates match relative globs."""
+
+
+class _Archive:
+    """A ``.gz`` being read, with the labels its records share."""
+
+    __slots__ = ("labels", "path", "reader")
+
+    def __init__(self, reader: GzReader, item: FileInput) -> None:
+        self.reader = reader
+        self.labels = {**item.labels, "filename": reader.stream}
+        self.path = os.path.abspath(reader.stream)
 
 
 def _lock_data_dir(data_dir: Path) -> BinaryIO:
@@ -120,6 +134,7 @@ class Agent:
         self._positions_file.save(self._seq, positions)
         self.spool.commit(self._seq)
         self._sources: dict[str, _Source] = {}
+        self._archives: dict[str, _Archive] = {}
         self._pending: list[LogRecord] = []
         self._pending_bytes = 0
         self._batch_started = 0.0
@@ -168,6 +183,8 @@ class Agent:
         positions = self._known.positions
         for key, source in self._sources.items():
             positions[key] = source.tailer.position()
+        for key, archive in self._archives.items():
+            positions[key] = archive.reader.position()
         return dict(positions)
 
     def flush_batch(self) -> None:
@@ -233,7 +250,7 @@ class Agent:
                     self._open(path, key, item, stat.st_size)
         self._resume_renamed(seen, matched)
         for path, key, stat, item in archives:
-            self._read_gz_once(path, key, stat, item)
+            self._open_archive(path, key, stat, item)
         self._first_discovery = False
         self.ready.set()
 
@@ -243,7 +260,7 @@ class Agent:
         now = self._clock()
         known = self._known
         for key in [key for key in known.positions if key not in seen]:
-            if key in self._sources:
+            if key in self._sources or key in self._archives:
                 continue
             position = known.positions[key]
             path = known.find_renamed(key, position, listings)
@@ -316,43 +333,109 @@ class Agent:
                     logger.info("%s was truncated while we were down; read its copy", path)
                 self._feed(source, lines, [], self._clock())
 
-    def _read_gz_once(self, path: str, key: str, stat: os.stat_result, item: FileInput) -> None:
-        """Read a compressed file once, past what was read of it uncompressed (see gz.py)."""
+    def _open_archive(self, path: str, key: str, stat: os.stat_result, item: FileInput) -> None:
+        """Start reading a compressed file, past what was read of it (see gz.py).
+
+        A position saved mid-archive (a restart) is resumed when the archive still starts
+        as it did; a new archive starts past what was read of its content uncompressed.
+        """
+        if key in self._archives:
+            return
         previous = self._known.positions.get(key)
         if previous is not None and previous.done:
             if self._known.still_there(key, path, stat, previous, head_of=read_gz_head):
                 return
             self._known.drop(key)  # another archive got the inode of one we read
-        known = self._known_contents()
+            previous = None
         head = read_gz_head(path)
-        if head is not None and self._still_open(already_read(head, known)):
-            return
+        if head is None:
+            if time.time_ns() - stat.st_mtime_ns < _COPY_SETTLE_NS:
+                return  # still being compressed: look again next time
+            head = b""  # corrupt from the start: read what it holds
+        if previous is not None and not describes(previous, head):
+            self._known.drop(key)
+            previous = None
+        if previous is not None:
+            position = previous
+        else:
+            match = already_read(head, self._known_contents())
+            if self._still_open(match):
+                return
+            stream, start = path, 0
+            if match is not None:
+                stream, start = match[0].path, match[0].offset
+                logger.info("%s: %d bytes of it were read uncompressed; read the rest", path, start)
+            position = FilePosition(
+                path,
+                start,
+                fingerprint_of(head),
+                len(head),
+                stream="" if stream == path else stream,
+            )
+        joiner = MultilineJoiner(item.multiline) if item.multiline is not None else None
         try:
-            content = read_gz(path)
+            reader = GzReader(path, key, position, joiner=joiner)
         except OSError as exc:
             logger.warning("cannot read %s: %s", path, exc)
             return
-        if not content.complete and time.time_ns() - stat.st_mtime_ns < _COPY_SETTLE_NS:
-            return  # still being compressed: look again next time
-        data = content.data
-        head = data[:FINGERPRINT_BYTES]
-        stream, start = path, 0
-        match = already_read(head, known)
-        if self._still_open(match):
+        self._archives[key] = _Archive(reader, item)
+        logger.info("reading %s from decompressed offset %d", path, reader.offset)
+
+    def _poll_archives(self) -> int:
+        """Read on in each open archive, a batch at most each; returns how many lines."""
+        total = 0
+        for key, archive in list(self._archives.items()):
+            if self.spool.pending() >= _ARCHIVE_AHEAD_BATCHES:
+                break  # the shipper is behind: the archive waits on disk, not in the spool
+            reader = archive.reader
+            flushed = False
+            lines: list[str] = []
+            while True:
+                room = self.config.batch_max_bytes - self._pending_bytes
+                if room <= 0 or len(self._pending) >= self.config.batch_max_lines:
+                    if flushed:
+                        break
+                    self.flush_batch()
+                    flushed = True
+                    room = self.config.batch_max_bytes
+                lines, offsets = reader.read_lines(room, over=not self._pending)
+                if not lines:
+                    if not reader.waiting or flushed:
+                        break
+                    self.flush_batch()  # the next line does not fit: send what we have
+                    flushed = True
+                    continue
+                total += len(lines)
+                self._feed_archive(archive, lines, offsets)
+            if not reader.ended or lines:
+                continue
+            if reader.settling(time.time_ns(), _COPY_SETTLE_NS):
+                # Broke off while still being written: keep what we shipped, look again.
+                self._known.set(key, reader.position())
+                reader.close()
+                del self._archives[key]
+                continue
+            self._feed_archive(archive, reader.take_rest(), None)
+            joiner = reader.joiner
+            if joiner is not None:
+                entry = joiner.flush()
+                if entry is not None:
+                    self._emit([entry], archive.labels, {}, archive.path)
+            self._known.finish(key, reader.position(done=True))
+            reader.close()
+            del self._archives[key]
+            logger.info("finished archive %s", reader.path)
+        return total
+
+    def _feed_archive(self, archive: _Archive, lines: list[str], offsets: list[int] | None) -> None:
+        joiner = archive.reader.joiner
+        if joiner is None or not lines:
+            self._emit(lines, archive.labels, {}, archive.path)
             return
-        if match is not None:
-            stream = match[0].path
-            start = min(match[0].offset, len(data))
-        lines = split_lines(data[start:])
-        if item.multiline is not None:
-            joiner = MultilineJoiner(item.multiline)
-            entries = [entry for line in lines for entry in joiner.feed(line, 0, 0.0)]
-            last = joiner.flush()
-            lines = entries if last is None else [*entries, last]
-        self._emit(lines, {**item.labels, "filename": stream}, {}, os.path.abspath(stream))
-        self._known.set(key, FilePosition(path, len(data), fingerprint_of(head), len(head), True))
-        if start:
-            logger.info("%s: %d bytes of it were read uncompressed; read the rest", path, start)
+        entries: list[str] = []
+        for index, line in enumerate(lines):
+            entries.extend(joiner.feed(line, offsets[index] if offsets else 0, 0.0))
+        self._emit(entries, archive.labels, {}, archive.path)
 
     @staticmethod
     def _still_open(match: tuple[FilePosition, bool] | None) -> bool:
@@ -363,6 +446,7 @@ class Agent:
     def _known_contents(self) -> list[tuple[FilePosition, bool]]:
         """Every file whose content we read or are reading, and whether it is still open."""
         known = [(source.tailer.position(), True) for source in self._sources.values()]
+        known.extend((archive.reader.position(), True) for archive in self._archives.values())
         known.extend((position, False) for position in self._known.read_contents())
         return known
 
@@ -500,7 +584,7 @@ class Agent:
                 tailer.close()
                 del self._sources[key]
                 logger.info("finished rotated file %s", tailer.path)
-        return total
+        return total + self._poll_archives()
 
     def run(self, stop: threading.Event) -> None:
         """Tail until ``stop`` is set, then flush the batch and give the shipper time to drain."""
@@ -523,6 +607,8 @@ class Agent:
             self._drain()
             for source in self._sources.values():
                 source.tailer.close()
+            for archive in self._archives.values():
+                archive.reader.close()
             self._lock_file.close()
 
     def _serve_metrics(self) -> None:

@@ -63,15 +63,21 @@ class FilePosition:
     fingerprint: str = ""
     fingerprint_len: int = 0
     done: bool = False
+    stream: str = ""
+    """For an archive read in part: the file its lines belong to (its ``filename``), when
+    that is not the archive (a compressed copy of a file read in part uncompressed)."""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        raw: dict[str, object] = {
             "path": self.path,
             "offset": self.offset,
             "fingerprint": self.fingerprint,
             "fingerprint_len": self.fingerprint_len,
             "done": self.done,
         }
+        if self.stream:
+            raw["stream"] = self.stream
+        return raw
 
     @classmethod
     def from_json(cls, raw: Mapping[str, object]) -> FilePosition:
@@ -81,6 +87,7 @@ class FilePosition:
             fingerprint=str(raw.get("fingerprint", "")),
             fingerprint_len=int(raw.get("fingerprint_len", 0)),  # type: ignore[call-overload]
             done=bool(raw.get("done", False)),
+            stream=str(raw.get("stream", "")),
         )
 
 
