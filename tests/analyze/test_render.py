@@ -162,3 +162,30 @@ def test_html_marks_slow_data_on_the_loss_chart_only() -> None:
     charts = {f["layout"]["title"]["text"]: f for _, f in html_charts(render_html([log]))}
     assert [label for _, label in vertical_lines(charts["loss"])] == ["slow_data"]
     assert vertical_lines(charts["data_time"]) == []
+
+
+def test_streamed_json_is_exactly_the_indented_dump_of_to_dict() -> None:
+    """render_json streams each series column in chunks (70,000 points: two chunks);
+    the text is byte for byte orjson's indented dump of to_dict(), non-finite included."""
+    records = [
+        {
+            "event": "metrics",
+            "step": step,
+            "epoch": step / 1000,
+            "loss": math.nan if step == 5 else (math.inf if step == 69_999 else 1 / step),
+            "ts": 1000.0 + step,
+        }
+        for step in range(1, 70_001)
+    ]
+    run = analyze.analyze_records(records, run="big")
+    log = analyze.LogAnalysis("records", "<records>", (run,), 70_000)
+    for analyses in ([log], [log, log]):
+        for max_points in (None, 999):
+            if len(analyses) == 1:
+                document: object = log.to_dict(max_points)
+            else:
+                document = {"schema_version": 1, "logs": [a.to_dict(max_points) for a in analyses]}
+            expected = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+            buffer = io.StringIO()
+            render_json(analyses, buffer, max_points)
+            assert buffer.getvalue() == expected

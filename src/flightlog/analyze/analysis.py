@@ -7,18 +7,20 @@ by ``flightlog.analyze``); ``LogAnalysis.to_dict()`` is the documented JSON sche
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from flightlog.analyze.diagnose import Diagnosis, DiagnosisParams, diagnose_run, summarize
 from flightlog.analyze.diagnose.model import SEVERITY_RANK
 from flightlog.analyze.formats.jsonlines import RecordSink
 from flightlog.analyze.parse import parse_path, parse_text
 from flightlog.analyze.signatures import find_signatures
-from flightlog.analyze.table import ErrorLine, ParsedLog, RunTable, Series
+from flightlog.analyze.table import NO_STEP, ErrorLine, ParsedLog, RunTable, Series
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -28,6 +30,7 @@ __all__ = [
     "analyze_path",
     "analyze_records",
     "analyze_text",
+    "column_chunks",
     "json_number",
     "jsonable",
 ]
@@ -45,24 +48,74 @@ def json_number(value: float) -> float | str:
     return "inf" if value > 0 else "-inf"
 
 
-def _downsample(series: Series, max_points: int | None) -> list[int]:
-    """Indices to keep: every point, or an even stride that keeps extremes and non-finite."""
+def _downsample(series: Series, max_points: int | None) -> np.ndarray | None:
+    """Indices to keep (None: every point), else an even stride that keeps each stride
+    block's extremes and its non-finite values."""
     n = len(series)
     if max_points is None or n <= max_points:
-        return list(range(n))
+        return None
     stride = math.ceil(n / max_points)
-    keep = set(range(0, n, stride))
-    keep.add(n - 1)
-    values = series.values
-    for start in range(0, n, stride):
-        block = range(start, min(n, start + stride))
-        finite = [i for i in block if math.isfinite(values[i])]
-        if len(finite) != len(block):
-            keep.update(i for i in block if not math.isfinite(values[i]))
-        if finite:
-            keep.add(min(finite, key=values.__getitem__))
-            keep.add(max(finite, key=values.__getitem__))
-    return sorted(keep)
+    values = series.values_array()
+    finite = np.isfinite(values)
+    keep = ~finite
+    keep[::stride] = True
+    keep[n - 1] = True
+    blocks = math.ceil(n / stride)
+    pad = blocks * stride - n
+    base = np.arange(blocks) * stride
+    has_finite = np.pad(finite, (0, pad)).reshape(blocks, stride).any(axis=1)
+    for fill, pick in ((np.inf, np.argmin), (-np.inf, np.argmax)):
+        column = np.pad(np.where(finite, values, fill), (0, pad), constant_values=fill)
+        chosen = base + pick(column.reshape(blocks, stride), axis=1)  # first extreme
+        keep[chosen[has_finite]] = True
+    return np.flatnonzero(keep)
+
+
+#: A stand-in for a series column in ``to_dict``: called with the series, the column
+#: name (``points``/``epochs``/``times``) and the kept indices, returns what the dict holds.
+ColumnStandIn = Callable[["Series", str, "np.ndarray | None"], object]
+
+
+def column_chunks(
+    series: Series, column: str, keep: np.ndarray | None, chunk: int = 1 << 16
+) -> Iterator[list[Any]]:
+    """A series column as JSON-ready lists of at most ``chunk`` items, in order:
+    ``points`` gives ``[step, value]`` pairs (unknown step None, non-finite values as
+    strings), ``epochs``/``times`` numbers or None."""
+    if column == "points":
+        steps, values = series.steps_array(), series.values_array()
+        if keep is not None:
+            steps, values = steps[keep], values[keep]
+        for start in range(0, len(values), chunk):
+            step_part, value_part = steps[start : start + chunk], values[start : start + chunk]
+            step_list: list[Any] = step_part.tolist()
+            value_list: list[Any] = value_part.tolist()
+            for i in np.flatnonzero(step_part == NO_STEP).tolist():
+                step_list[i] = None
+            for i in np.flatnonzero(~np.isfinite(value_part)).tolist():
+                value_list[i] = json_number(value_list[i])
+            yield [list(pair) for pair in zip(step_list, value_list, strict=True)]
+        return
+    data = series.epochs_array() if column == "epochs" else series.times_array()
+    count = len(series) if keep is None else len(keep)
+    if data is not None and keep is not None:
+        data = data[keep]
+    for start in range(0, count, chunk):
+        if data is None:
+            yield [None] * (min(count, start + chunk) - start)
+            continue
+        part = data[start : start + chunk]
+        out: list[Any] = part.tolist()
+        for i in np.flatnonzero(np.isnan(part)).tolist():
+            out[i] = None
+        yield out
+
+
+def _whole_column(series: Series, column: str, keep: np.ndarray | None) -> list[Any]:
+    whole: list[Any] = []
+    for part in column_chunks(series, column, keep):
+        whole += part
+    return whole
 
 
 @dataclass(frozen=True)
@@ -81,30 +134,34 @@ class RunAnalysis:
             return None
         return max(self.diagnoses, key=lambda d: SEVERITY_RANK[d.severity]).severity
 
-    def series_dicts(self, max_points: int | None = None) -> list[dict[str, Any]]:
+    def series_dicts(
+        self, max_points: int | None = None, stand_in: ColumnStandIn | None = None
+    ) -> list[dict[str, Any]]:
+        column = stand_in or _whole_column
         out: list[dict[str, Any]] = []
         for (split, metric), series in sorted(self.table.series.items()):
             keep = _downsample(series, max_points)
-            steps, values = series.steps, series.values
             entry: dict[str, Any] = {
                 "metric": metric,
                 "split": split,
-                "points": [[steps[i], json_number(values[i])] for i in keep],
+                "points": column(series, "points", keep),
             }
             if series.has_epochs:
-                epochs = series.epochs
-                entry["epochs"] = [epochs[i] for i in keep]
+                entry["epochs"] = column(series, "epochs", keep)
             if series.has_times:
-                times = series.times
-                entry["times"] = [times[i] for i in keep]
+                entry["times"] = column(series, "times", keep)
             out.append(entry)
         return out
 
-    def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
+    def to_dict(
+        self, max_points: int | None = None, stand_in: ColumnStandIn | None = None
+    ) -> dict[str, Any]:
+        """The run's JSON object; ``stand_in`` (when given) makes each series column
+        (see ``ColumnStandIn``) instead of the lists of points."""
         return {
             "run": self.run,
             "summary": jsonable(self.summary),
-            "series": self.series_dicts(max_points),
+            "series": self.series_dicts(max_points, stand_in),
             "diagnoses": [jsonable(d.to_dict()) for d in self.diagnoses],
         }
 
@@ -123,13 +180,15 @@ class LogAnalysis:
         severities = [r.worst_severity for r in self.runs if r.worst_severity]
         return max(severities, key=SEVERITY_RANK.__getitem__) if severities else None
 
-    def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
+    def to_dict(
+        self, max_points: int | None = None, stand_in: ColumnStandIn | None = None
+    ) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "format": self.format,
             "source": self.source,
             "lines": self.line_count,
-            "runs": [run.to_dict(max_points) for run in self.runs],
+            "runs": [run.to_dict(max_points, stand_in) for run in self.runs],
         }
 
 

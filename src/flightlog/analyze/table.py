@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
+    "NO_STEP",
     "SPLITS",
     "Block",
     "ErrorLine",
@@ -115,6 +116,7 @@ class TidyRow(NamedTuple):
 
 
 _NO_STEP = -(2**63)  # the steps column's "unknown" (arrays hold no None)
+NO_STEP = _NO_STEP
 _MAX_STEP = 2**63 - 1
 
 
@@ -241,6 +243,39 @@ class Series:
     @property
     def has_times(self) -> bool:
         return self._times is not None
+
+    # numpy views of the columns (copies: the arrays may still grow), for the diagnoses,
+    # summary and renderers, which must not build a Python object per point
+    def steps_array(self) -> np.ndarray:
+        """int64 steps, ``NO_STEP`` where unknown."""
+        if self._blocks:
+            self._merge_blocks()
+        return np.array(self._steps, dtype=np.int64)
+
+    def values_array(self) -> np.ndarray:
+        if self._blocks:
+            self._merge_blocks()
+        return np.array(self._values, dtype=np.float64)
+
+    def epochs_array(self) -> np.ndarray | None:
+        """float64 epochs (NaN = unknown), None when no point has one."""
+        if self._blocks:
+            self._merge_blocks()
+        return None if self._epochs is None else np.array(self._epochs, dtype=np.float64)
+
+    def times_array(self) -> np.ndarray | None:
+        """float64 times (NaN = unknown), None when no point has one."""
+        if self._blocks:
+            self._merge_blocks()
+        return None if self._times is None else np.array(self._times, dtype=np.float64)
+
+    def finite_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``finite_points()`` as two arrays (steps int64, values float64)."""
+        steps, values = self.steps_array(), self.values_array()
+        keep = (steps != _NO_STEP) & np.isfinite(values)
+        if keep.all():
+            return steps, values
+        return steps[keep], values[keep]
 
     def points(self) -> list[tuple[int | None, float]]:
         """``[(step, value), ...]`` in log order."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
+
 from flightlog.analyze.diagnose.model import CRITICAL, Diagnosis, Kind, direction, round_value
 from flightlog.analyze.diagnose.params import DivergenceParams
 from flightlog.analyze.table import RunTable
@@ -19,28 +21,30 @@ def find_divergence(run: RunTable, params: DivergenceParams) -> list[Diagnosis]:
     for (split, metric), series in run.series.items():
         if direction(metric) >= 0 or (has_train_loss and split != "train"):
             continue
-        points = series.finite_points()
-        if len(points) < params.min_points:
+        steps, values = series.finite_arrays()
+        count = len(values)
+        if count < params.min_points:
             continue
-        values = [v for _, v in points]
-        min_index = min(range(len(values)), key=values.__getitem__)
-        minimum = values[min_index]
-        first = values[0]
-        recent = statistics.median(values[-params.window :])
+        min_index = int(np.argmin(values))  # the first minimum
+        minimum = float(values[min_index])
+        first = float(values[0])
+        recent = statistics.median(values[-params.window :].tolist())
         drop = max(first - minimum, 0.0)
         rise = recent - minimum
         threshold = max(params.rise_fraction * drop, abs(minimum) * (params.min_ratio - 1.0), 1e-12)
-        if min_index >= len(values) - params.window or rise <= threshold:
+        if min_index >= count - params.window or rise <= threshold:
             continue
         # the first step after the minimum where the loss crossed the threshold
-        crossed = next((s for s, v in points[min_index:] if v - minimum > threshold), points[-1][0])
+        above = np.flatnonzero(values[min_index:] - minimum > threshold)
+        crossed = int(steps[min_index + above[0]]) if len(above) else int(steps[-1])
+        min_step, last_step = int(steps[min_index]), int(steps[-1])
         found.append(
             Diagnosis(
                 kind=Kind.DIVERGENCE,
                 severity=CRITICAL,
                 message=(
                     f"{split} {metric} diverged: it reached {round_value(minimum)} at step "
-                    f"{points[min_index][0]} and climbed to {round_value(recent)} (recent median) "
+                    f"{min_step} and climbed to {round_value(recent)} (recent median) "
                     f"from step {crossed}. Lower the learning rate, add warmup or gradient "
                     "clipping, and check the data around that step."
                 ),
@@ -48,13 +52,13 @@ def find_divergence(run: RunTable, params: DivergenceParams) -> list[Diagnosis]:
                     "metric": metric,
                     "split": split,
                     "min_value": round_value(minimum),
-                    "min_step": points[min_index][0],
+                    "min_step": min_step,
                     "first_value": round_value(first),
                     "recent_median": round_value(recent),
                     "threshold": round_value(threshold),
                 },
                 first_step=crossed,
-                last_step=points[-1][0],
+                last_step=last_step,
             )
         )
     return found

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 from flightlog.analyze.diagnose.model import CRITICAL, Diagnosis, Kind, round_value
-from flightlog.analyze.table import RunTable
+from flightlog.analyze.table import NO_STEP, RunTable
 
 __all__ = ["find_nan"]
 
@@ -13,29 +13,25 @@ __all__ = ["find_nan"]
 def find_nan(run: RunTable) -> list[Diagnosis]:
     found: list[Diagnosis] = []
     for (split, metric), series in run.series.items():
-        bad = [
-            (step, value)
-            for step, value in zip(series.steps, series.values, strict=True)
-            if not math.isfinite(value)
-        ]
-        if not bad:
+        values = series.values_array()
+        finite = np.isfinite(values)
+        if finite.all():
             continue
-        first_step, first_value = bad[0]
-        before = [
-            (s, v) for s, v in zip(series.steps, series.values, strict=True) if math.isfinite(v)
-        ]
-        last_good = next(
-            (
-                (s, v)
-                for s, v in reversed(before)
-                if s is not None and first_step is not None and s < first_step
-            ),
-            None,
-        )
+        steps = series.steps_array()
+        bad = np.flatnonzero(~finite)
+        first_value = float(values[bad[0]])
+        first_step = _step(steps[bad[0]])
+        last_step = _step(steps[bad[-1]])
+        last_good = None
+        if first_step is not None:
+            good = np.flatnonzero(finite & (steps != NO_STEP) & (steps < first_step))
+            if len(good):
+                last_good = (int(steps[good[-1]]), float(values[good[-1]]))
+        count = len(bad)
         evidence: dict[str, object] = {
             "metric": metric,
             "split": split,
-            "count": len(bad),
+            "count": count,
             "total_points": len(series),
             "first_value": repr(first_value),
         }
@@ -48,13 +44,17 @@ def find_nan(run: RunTable) -> list[Diagnosis]:
                 severity=CRITICAL,
                 message=(
                     f"{split} {metric} became {first_value!r} at step {first_step} "
-                    f"({len(bad)} of {len(series)} points are not finite). Lower the learning "
+                    f"({count} of {len(series)} points are not finite). Lower the learning "
                     "rate, clip gradients, check for log(0)/division by zero and bad input "
                     "values; with mixed precision, use loss scaling or bf16."
                 ),
                 evidence=evidence,
                 first_step=first_step,
-                last_step=bad[-1][0],
+                last_step=last_step,
             )
         )
     return found
+
+
+def _step(step: np.int64) -> int | None:
+    return None if step == NO_STEP else int(step)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 
+import numpy as np
+
 from flightlog.analyze.diagnose.model import WARNING, Diagnosis, Kind, direction, round_value
 from flightlog.analyze.diagnose.params import OverfittingParams
 from flightlog.analyze.table import RunTable, Series
@@ -15,10 +17,12 @@ _HELD_OUT = ("val", "eval", "test")
 
 def _value_at(series: Series, step: int) -> float | None:
     """The training value logged at or just before ``step``."""
-    points = series.finite_points()
-    steps = [s for s, _ in points]
-    index = bisect.bisect_right(steps, step) - 1
-    return points[index][1] if index >= 0 else None
+    steps, values = series.finite_arrays()
+    if len(steps) > 1 and not bool(np.all(steps[1:] >= steps[:-1])):
+        index = bisect.bisect_right(steps.tolist(), step) - 1  # unsorted: bisect's own answer
+    else:
+        index = int(np.searchsorted(steps, step, side="right")) - 1
+    return float(values[index]) if index >= 0 else None
 
 
 def find_overfitting(run: RunTable, params: OverfittingParams) -> list[Diagnosis]:
@@ -31,7 +35,7 @@ def find_overfitting(run: RunTable, params: OverfittingParams) -> list[Diagnosis
         if len(points) < params.min_points:
             continue
         train = run.series.get(("train", metric)) or run.series.get(("train", "loss"))
-        if train is None or not train.finite_points():
+        if train is None or not len(train.finite_arrays()[1]):
             continue
         train_sign = direction(train.metric)
         # best held-out point (lowest loss / highest score); first one on ties

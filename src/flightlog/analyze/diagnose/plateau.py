@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from flightlog.analyze.diagnose.model import INFO, Diagnosis, Kind, direction, round_value
 from flightlog.analyze.diagnose.params import PlateauParams
-from flightlog.analyze.table import RunTable, Series
+from flightlog.analyze.table import NO_STEP, RunTable, Series
 
 __all__ = ["find_plateau", "main_curve"]
 
@@ -15,7 +19,7 @@ def main_curve(run: RunTable) -> Series | None:
     candidates: list[tuple[int, Series]] = []
     for (split, metric), series in run.series.items():
         sign = direction(metric)
-        if sign == 0 or len(series.finite_points()) == 0:
+        if sign == 0 or len(series.finite_arrays()[1]) == 0:
             continue
         rank = {"val": 0, "eval": 0, "test": 2, "train": 3}.get(split, 1) * 4
         rank += (0 if sign < 0 else 2) + (0 if metric == "loss" else 1)
@@ -30,32 +34,26 @@ def find_plateau(run: RunTable, params: PlateauParams) -> list[Diagnosis]:
     if series is None:
         return []
     sign = direction(series.metric)
-    points = series.finite_points()
-    if len(points) < params.min_points:
+    steps, values = series.finite_arrays()
+    count = len(values)
+    if count < params.min_points:
         return []
     # running best, in the "higher is better" orientation
-    best_so_far: list[float] = []
-    best = float("-inf")
-    for _, value in points:
-        best = max(best, sign * value)
-        best_so_far.append(best)
-    final_best = best_so_far[-1]
+    best_so_far = np.maximum.accumulate(sign * values)
+    final_best = float(best_so_far[-1])
     scale = max(abs(final_best), 1e-12)
     # first point from which the best improves by less than the threshold till the end
-    plateau_index = len(points) - 1
-    for index in range(len(points) - 1, -1, -1):
-        if (final_best - best_so_far[index]) / scale < params.min_relative_improvement:
-            plateau_index = index
-        else:
-            break
-    remaining = len(points) - 1 - plateau_index
+    close = (final_best - best_so_far) / scale < params.min_relative_improvement
+    not_close = np.flatnonzero(~close)
+    plateau_index = min(int(not_close[-1]) + 1, count - 1) if len(not_close) else 0
+    remaining = count - 1 - plateau_index
     if remaining < params.window:
         return []
-    plateau_step = points[plateau_index][0]
-    last_step = points[-1][0]
-    stop_index = min(len(points) - 1, plateau_index + params.window)
-    stop_step = points[stop_index][0]
-    first_step = points[0][0]
+    plateau_step = int(steps[plateau_index])
+    last_step = int(steps[-1])
+    stop_index = min(count - 1, plateau_index + params.window)
+    stop_step = int(steps[stop_index])
+    first_step = int(steps[0])
     span = max(1, last_step - first_step)
     saved_steps = last_step - stop_step
     evidence: dict[str, object] = {
@@ -68,11 +66,14 @@ def find_plateau(run: RunTable, params: PlateauParams) -> list[Diagnosis]:
         "saved_steps": saved_steps,
         "saved_fraction": round(saved_steps / span, 3),
     }
-    times = [t for t, s in zip(series.times, series.steps, strict=True) if s is not None]
-    if times and times[-1] is not None:
-        stop_time = series.times[series.steps.index(stop_step)]
-        if stop_time is not None:
-            evidence["saved_seconds"] = round(times[-1] - stop_time, 1)
+    times = series.times_array()
+    if times is not None:
+        all_steps = series.steps_array()
+        known = np.flatnonzero(all_steps != NO_STEP)
+        if len(known) and not math.isnan(times[known[-1]]):
+            stop_time = float(times[np.flatnonzero(all_steps == stop_step)[0]])
+            if not math.isnan(stop_time):
+                evidence["saved_seconds"] = round(float(times[known[-1]]) - stop_time, 1)
     saving = (
         f"early stopping (patience {params.window}) would have stopped at step {stop_step} "
         f"and saved {evidence['saved_fraction']:.0%} of the run"

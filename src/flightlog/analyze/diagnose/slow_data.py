@@ -7,11 +7,12 @@ step-time metric (``step_time``, ``batch_time``, ``iter_time``, ``time``) on ``t
 from __future__ import annotations
 
 import math
-import statistics
+
+import numpy as np
 
 from flightlog.analyze.diagnose.model import WARNING, Diagnosis, Kind
 from flightlog.analyze.diagnose.params import SlowDataParams
-from flightlog.analyze.table import RunTable, Series
+from flightlog.analyze.table import NO_STEP, RunTable, Series
 
 __all__ = ["find_slow_data"]
 
@@ -49,16 +50,20 @@ def find_slow_data(run: RunTable, params: SlowDataParams) -> list[Diagnosis]:
     step = _find(run, _STEP)
     if data is None or step is None:
         return []
-    data_values = [v for v in data.values if math.isfinite(v)]
-    step_values = [v for v in step.values if math.isfinite(v) and v > 0]
-    if not data_values or not step_values:
+    data_values = data.values_array()
+    data_values = data_values[np.isfinite(data_values)]
+    step_values = step.values_array()
+    step_values = step_values[np.isfinite(step_values) & (step_values > 0)]
+    if not len(data_values) or not len(step_values):
         return []
-    data_mean = statistics.fmean(data_values)
-    step_mean = statistics.fmean(step_values)
+    # statistics.fmean's correctly rounded sum, without a float object per point
+    data_mean = math.fsum(data_values) / len(data_values)
+    step_mean = math.fsum(step_values) / len(step_values)
     fraction = data_mean / step_mean
     if fraction <= params.max_fraction:
         return []
-    steps = [s for s in data.steps if s is not None]
+    all_steps = data.steps_array()
+    steps = all_steps[all_steps != NO_STEP].tolist()
     return [
         Diagnosis(
             kind=Kind.SLOW_DATA,

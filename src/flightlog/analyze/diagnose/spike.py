@@ -42,11 +42,9 @@ def find_spikes(run: RunTable, params: SpikeParams) -> list[Diagnosis]:
     for (split, metric), series in run.series.items():
         if not (direction(metric) < 0 or metric == "grad_norm"):
             continue
-        points = series.finite_points()
-        if len(points) < params.min_points:
+        steps, values = series.finite_arrays()
+        if len(values) < params.min_points:
             continue
-        steps = np.array([s for s, _ in points])
-        values = np.array([v for _, v in points], dtype=float)
         z = robust_z(values, params.window)
         spikes = np.nonzero(z > params.z_threshold)[0]
         if len(spikes) == 0:

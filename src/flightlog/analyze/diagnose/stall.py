@@ -10,51 +10,67 @@ its evidence has ``"ongoing": true`` and ``since_step``.
 
 from __future__ import annotations
 
-import statistics
+import numpy as np
 
 from flightlog.analyze.diagnose.model import WARNING, Diagnosis, Kind
 from flightlog.analyze.diagnose.params import StallParams
-from flightlog.analyze.table import RunTable, Series
+from flightlog.analyze.table import NO_STEP, RunTable, Series
 
 __all__ = [
     "find_ongoing_stall",
     "find_stalls",
     "stall_limit_secs",
+    "timed_arrays",
     "timed_points",
     "usual_gap_secs",
 ]
 
 
-def timed_points(run: RunTable) -> list[tuple[int, float]]:
-    """``(step, time)`` of the run's most densely timed series, in log order."""
+def timed_arrays(run: RunTable) -> tuple[np.ndarray, np.ndarray]:
+    """``timed_points`` as two arrays (steps int64, times float64)."""
     best: Series | None = None
     best_count = 0
+    best_times: np.ndarray | None = None
     for series in run.series.values():
-        count = sum(1 for t in series.times if t is not None) if series.has_times else 0
+        times = series.times_array() if series.has_times else None
+        count = int(np.count_nonzero(~np.isnan(times))) if times is not None else 0
         if count > best_count:
-            best, best_count = series, count
-    if best is None:
-        return []
-    return [
-        (s, t)
-        for s, t in zip(best.steps, best.times, strict=True)
-        if s is not None and t is not None
-    ]
+            best, best_count, best_times = series, count, times
+    if best is None or best_times is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    steps = best.steps_array()
+    keep = (steps != NO_STEP) & ~np.isnan(best_times)
+    return steps[keep], best_times[keep]
 
 
-def _gaps(points: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
-    return [
-        (points[i][0], points[i + 1][0], points[i + 1][1] - points[i][1])
-        for i in range(len(points) - 1)
-        if points[i + 1][1] >= points[i][1]
-    ]
+def timed_points(run: RunTable) -> list[tuple[int, float]]:
+    """``(step, time)`` of the run's most densely timed series, in log order."""
+    steps, times = timed_arrays(run)
+    return list(zip(steps.tolist(), times.tolist(), strict=True))
+
+
+def _gap_arrays(steps: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(after_step, before_step, gap) of each pair of consecutive points not going back."""
+    keep = times[1:] >= times[:-1]
+    return steps[:-1][keep], steps[1:][keep], (times[1:] - times[:-1])[keep]
+
+
+def _median(values: np.ndarray) -> float:
+    """``statistics.median`` of a non-empty array."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    if n % 2:
+        return float(ordered[n // 2])
+    return (float(ordered[n // 2 - 1]) + float(ordered[n // 2])) / 2
 
 
 def usual_gap_secs(run: RunTable, params: StallParams) -> float | None:
     """The median time between the run's progress points (None: too few timed points)."""
-    points = timed_points(run)
-    gaps = _gaps(points) if len(points) >= params.min_points else []
-    return statistics.median(g for _, _, g in gaps) if gaps else None
+    steps, times = timed_arrays(run)
+    if len(steps) < params.min_points:
+        return None
+    gaps = _gap_arrays(steps, times)[2]
+    return _median(gaps) if len(gaps) else None
 
 
 def stall_limit_secs(usual: float, params: StallParams) -> float:
@@ -63,18 +79,19 @@ def stall_limit_secs(usual: float, params: StallParams) -> float:
 
 
 def find_stalls(run: RunTable, params: StallParams) -> list[Diagnosis]:
-    points = timed_points(run)
-    if len(points) < params.min_points:
+    steps, times = timed_arrays(run)
+    if len(steps) < params.min_points:
         return []
-    gaps = _gaps(points)
-    if not gaps:
+    after, before, gap = _gap_arrays(steps, times)
+    if not len(gap):
         return []
-    usual = statistics.median(g for _, _, g in gaps)
+    usual = _median(gap)
     limit = stall_limit_secs(usual, params)
-    stalls = [gap for gap in gaps if gap[2] > limit]
-    if not stalls:
+    over = np.flatnonzero(gap > limit)
+    if not len(over):
         return []
-    longest = max(stalls, key=lambda gap: gap[2])
+    stalls = [(int(after[i]), int(before[i]), float(gap[i])) for i in over.tolist()]
+    longest = max(stalls, key=lambda g: g[2])
     return [
         Diagnosis(
             kind=Kind.STALL,
