@@ -289,3 +289,46 @@ def test_read_gz_help_says_it_reads_compressed_siblings():
     assert result.exit_code == 0
     text = " ".join(result.stdout.replace("│", " ").split())  # unwrapped, without the box
     assert "compressed rotated siblings" in text
+
+
+@pytest.mark.slow
+def test_sigkill_mid_archive_then_restart_loses_and_repeats_nothing(tmp_path, flightlog_server):
+    """An agent killed with SIGKILL while it ships a rotated .gz resumes it exactly."""
+    import gzip
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    total = 20_000
+    (logs / "train.log").write_text("")
+    with gzip.open(logs / "train.log.1.gz", "wt") as handle:
+        handle.write("".join(f"archived {i:06d} loss=0.{i % 997:03d}\n" for i in range(total)))
+    config = tmp_path / "collect.yaml"
+    config.write_text(
+        "url: http://unused\nbatch: {max_bytes: 4096, flush_interval_secs: 0.05}\n"
+    )
+    args = (
+        str(logs / "*.log"),
+        "--read-gz",
+        "--url",
+        flightlog_server.url,
+        "--data-dir",
+        str(tmp_path / "state"),
+        "--label",
+        "job=gzkill",
+    )
+    for round_ in range(2):
+        agent = _collect("--config", str(config), *args)
+        stored_before = len(_stored_lines(flightlog_server, '{job="gzkill"}'))
+        _wait(lambda: len(_stored_lines(flightlog_server, '{job="gzkill"}')) > stored_before)
+        time.sleep(0.05 * round_)  # land the kill at different points of the shipping cycle
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(10)
+    assert len(_stored_lines(flightlog_server, '{job="gzkill"}')) < total, "killed too late"
+    agent = _collect("--config", str(config), *args)
+    _wait(lambda: len(_stored_lines(flightlog_server, '{job="gzkill"}')) >= total, timeout=90)
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(30) == 0
+    counts = Counter(_stored_lines(flightlog_server, '{job="gzkill"}'))
+    missing = total - len(counts)
+    duplicated = sum(1 for value in counts.values() if value > 1)
+    assert (missing, duplicated) == (0, 0)
