@@ -303,9 +303,7 @@ def test_sigkill_mid_archive_then_restart_loses_and_repeats_nothing(tmp_path, fl
     with gzip.open(logs / "train.log.1.gz", "wt") as handle:
         handle.write("".join(f"archived {i:06d} loss=0.{i % 997:03d}\n" for i in range(total)))
     config = tmp_path / "collect.yaml"
-    config.write_text(
-        "url: http://unused\nbatch: {max_bytes: 4096, flush_interval_secs: 0.05}\n"
-    )
+    config.write_text("url: http://unused\nbatch: {max_bytes: 4096, flush_interval_secs: 0.05}\n")
     args = (
         str(logs / "*.log"),
         "--read-gz",
@@ -319,7 +317,11 @@ def test_sigkill_mid_archive_then_restart_loses_and_repeats_nothing(tmp_path, fl
     for round_ in range(2):
         agent = _collect("--config", str(config), *args)
         stored_before = len(_stored_lines(flightlog_server, '{job="gzkill"}'))
-        _wait(lambda: len(_stored_lines(flightlog_server, '{job="gzkill"}')) > stored_before)
+        _wait(
+            lambda before=stored_before: (
+                len(_stored_lines(flightlog_server, '{job="gzkill"}')) > before
+            )
+        )
         time.sleep(0.05 * round_)  # land the kill at different points of the shipping cycle
         agent.send_signal(signal.SIGKILL)
         agent.wait(10)
