@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import typer
 
@@ -107,8 +108,6 @@ def _fail(console: object, message: str) -> None:
 
 
 def _write(analyses: list, output: str, out: Path | None, max_points: int | None) -> None:
-    import io
-
     from rich.console import Console
 
     from flightlog.analyze.render import render_csv, render_html, render_json, render_text
@@ -120,19 +119,28 @@ def _write(analyses: list, output: str, out: Path | None, max_points: int | None
             with open(out, "w", encoding="utf-8") as handle:
                 Console(file=handle, width=120, color_system=None).print(render_text(analyses))
         return
-    buffer = io.StringIO()
-    if output == "json":
-        render_json(analyses, buffer, max_points)
-    elif output == "csv":
-        render_csv(analyses, buffer)
-    else:
-        buffer.write(render_html(analyses, max_points or 5000))
+
+    def render(handle: TextIO) -> None:
+        if output == "json":
+            render_json(analyses, handle, max_points)
+        elif output == "csv":
+            render_csv(analyses, handle)
+        else:
+            handle.write(render_html(analyses, max_points or 5000))
+
     if out is None:
-        sys.stdout.write(buffer.getvalue())
-    else:  # write then rename, so a reader (or --follow's next refresh) never sees half a file
-        partial = out.with_name(out.name + ".partial")
-        partial.write_text(buffer.getvalue(), encoding="utf-8")
-        partial.replace(out)
+        render(sys.stdout)
+        return
+    # Rendered straight into the file (a report can be hundreds of MB: no copy in memory),
+    # then renamed, so a reader (or --follow's next refresh) never sees half a file.
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as handle:
+            render(handle)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
 
 
 def _follow(
