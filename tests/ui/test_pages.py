@@ -173,12 +173,15 @@ def _wait_firing(server: Any, alertname: str) -> None:
 
 
 def _options(page: Any) -> list[str]:
-    return page.eval_on_selector_all("#completions option", "els => els.map((e) => e.value)")
+    return page.eval_on_selector_all(
+        "#completions [role=option]", "els => els.map((e) => e.dataset.value)"
+    )
 
 
 def _wait_option(page: Any, value: str) -> None:
     page.wait_for_function(
-        "(v) => [...document.querySelectorAll('#completions option')].some((o) => o.value === v)",
+        """(v) => [...document.querySelectorAll('#completions [role=option]')]
+            .some((o) => o.dataset.value === v)""",
         arg=value,
         timeout=WAIT_MS,
     )
@@ -505,4 +508,172 @@ def test_every_page_renders_and_keeps_a_screenshot(page: Any, ui_server: Any, na
     page.wait_for_selector(ready, timeout=WAIT_MS)
     page.wait_for_load_state("networkidle")
     assert page.inner_text("#error") == ""
+    assert errors == []
+
+
+# ---- keyboard only ----------------------------------------------------------------------
+# These tests press keys and nothing else: no click, fill, check or focus() on the page.
+
+
+def _tab_to(page: Any, predicate: str, limit: int = 60, key: str = "Tab") -> None:
+    """Press Tab (at most ``limit`` times) until ``predicate(document.activeElement)`` holds."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if page.evaluate(f"(({predicate}))(document.activeElement)"):
+            return
+    active = page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
+    raise AssertionError(f"{limit} x {key} never reached {predicate}; focus is on {active}")
+
+
+def _active(page: Any, expression: str) -> Any:
+    return page.evaluate(f"((el) => {expression})(document.activeElement)")
+
+
+def _arrow_to_option(page: Any, value: str, limit: int = 60) -> None:
+    """ArrowDown through the completion list until ``value`` is the active option."""
+    for _ in range(limit):
+        page.keyboard.press("ArrowDown")
+        active = page.get_attribute("#query", "aria-activedescendant")
+        if active and page.get_attribute(f"#{active}", "data-value") == value:
+            assert page.get_attribute(f"#{active}", "aria-selected") == "true"
+            return
+    raise AssertionError(f"ArrowDown never reached the completion {value!r}: {_options(page)}")
+
+
+def test_explore_by_keyboard_completes_and_runs_a_query(page: Any, ui_server: Any) -> None:
+    """Tab reaches the editor; ArrowDown/Enter take completions, Escape closes them, Enter runs."""
+    errors = _no_page_errors(page)
+    page.goto(f"{ui_server.url}/")
+    _tab_to(page, "(el) => el.id === 'query'")
+    assert page.get_attribute("#query", "role") == "combobox"
+    page.keyboard.type("{")
+    page.wait_for_selector("#completions:not([hidden]) [role=option]", timeout=WAIT_MS)
+    assert page.get_attribute("#query", "aria-expanded") == "true"
+    _arrow_to_option(page, '{service="')
+    page.keyboard.press("Enter")
+    assert page.input_value("#query") == '{service="'
+    _wait_option(page, '{service="api"')  # the taken name offers its values next
+    page.wait_for_selector("#completions:not([hidden])", timeout=WAIT_MS)
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#completions")
+    assert page.get_attribute("#query", "aria-expanded") == "false"
+    assert page.input_value("#query") == '{service="'
+    assert _active(page, "el.id") == "query"
+    _arrow_to_option(page, '{service="api"')  # ArrowDown opens the closed list again
+    page.keyboard.press("Enter")
+    page.keyboard.type("}")
+    assert page.input_value("#query") == '{service="api"}'
+    page.keyboard.press("Enter")
+    page.wait_for_selector(
+        "#rows td.logline >> text=upstream timeout on request 4", timeout=WAIT_MS
+    )
+    assert "query=%7Bservice%3D%22api%22%7D" in page.url
+    assert page.inner_text("#error") == ""
+    assert errors == []
+
+
+def test_explore_by_keyboard_expands_a_row_and_returns_from_context(
+    page: Any, ui_server: Any
+) -> None:
+    """A line is one tab stop: Enter/Space expand it, ArrowDown moves on, Escape leaves context."""
+    errors = _no_page_errors(page)
+    page.goto(f'{ui_server.url}/?query={{service="api", level="info"}}&range=1h')
+    page.wait_for_selector("#rows tr td.logline", timeout=WAIT_MS)
+    _tab_to(page, "(el) => el.matches('#rows tr.logrow')")
+    first = _active(page, "el.querySelector('.logline').textContent")
+    assert first == page.locator("#rows td.logline").first.inner_text()
+    assert _active(page, "el.getAttribute('aria-expanded')") == "false"
+    page.keyboard.press("Enter")
+    assert _active(page, "el.getAttribute('aria-expanded')") == "true"
+    detail = page.locator("#rows tr.detailrow:not([hidden]) pre.detail")
+    assert detail.count() == 1 and '"trace_id": "trace-' in detail.inner_text()
+    page.keyboard.press(" ")
+    assert _active(page, "el.getAttribute('aria-expanded')") == "false"
+    assert page.locator("#rows tr.detailrow:not([hidden])").count() == 0
+    page.keyboard.press("ArrowDown")
+    second = _active(page, "el.querySelector('.logline').textContent")
+    assert second == page.locator("#rows td.logline").nth(1).inner_text()
+    # only one line is in the tab order, the one last focused
+    assert page.locator('#rows tr.logrow[tabindex="0"]').count() == 1
+    page.keyboard.press(" ")
+    assert _active(page, "el.getAttribute('aria-expanded')") == "true"
+    page.keyboard.press(" ")
+    _tab_to(page, "(el) => el.tagName === 'BUTTON' && el.textContent === 'Context'", limit=3)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#context-panel:not([hidden]) #context-rows tr", timeout=WAIT_MS)
+    assert _active(page, "el.id") == "close-context"
+    assert second in page.locator('#context-rows tr[aria-current="true"]').inner_text()
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#context-panel")
+    assert _active(page, "el.matches('#rows tr.logrow')")
+    assert _active(page, "el.querySelector('.logline').textContent") == second
+    assert errors == []
+
+
+def test_alerts_by_keyboard_fills_and_submits_a_silence(page: Any, ui_server: Any) -> None:
+    """The silence form, the Silence… button on an alert and Expire all work from the keyboard."""
+    _wait_firing(ui_server, "ApiErrors")
+    page.goto(f"{ui_server.url}/alerts")
+    page.locator("#alerts .card", has_text="ApiErrors").wait_for(timeout=WAIT_MS)
+    page.locator("#silences tr").first.wait_for(timeout=WAIT_MS)
+    # the form alone
+    _tab_to(page, "(el) => el.id === 'matchers'")
+    page.keyboard.type('alertname="ApiErrors", service="api"')
+    page.keyboard.press("Tab")
+    assert _active(page, "el.id") == "duration"
+    page.keyboard.press("ArrowDown")  # 2 hours -> 8 hours
+    assert page.input_value("#duration") == "8h"
+    _tab_to(page, "(el) => el.id === 'comment'", limit=3)
+    page.keyboard.type("typed at the keyboard")
+    page.keyboard.press("Enter")
+    row = page.locator("#silences tr", has_text="typed at the keyboard")
+    row.wait_for(timeout=WAIT_MS)
+    assert page.inner_text("#error") == ""
+    silence_id = row.get_attribute("data-silence-id")
+    (silence,) = [
+        s
+        for s in httpx.get(f"{ui_server.url}/api/v2/silences", timeout=10).json()
+        if s["id"] == silence_id
+    ]
+    hours = (
+        datetime.fromisoformat(silence["endsAt"]) - datetime.fromisoformat(silence["startsAt"])
+    ).total_seconds() / 3600
+    assert round(hours) == 8
+    # Expire it: Tab to its button, Enter
+    _tab_to(
+        page,
+        f"(el) => el.tagName === 'BUTTON' && el.closest('tr')?.dataset.silenceId === '{silence_id}'",
+        limit=200,
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_selector(
+        f'#silences tr[data-silence-id="{silence_id}"] .badge.expired', timeout=WAIT_MS
+    )
+    # the list was drawn again: focus stays on the silence's row, not lost to <body>
+    assert _active(page, "el.dataset.silenceId") == silence_id
+    # from the alert: Silence… prefills the matchers and puts the cursor in Comment
+    _tab_to(
+        page,
+        "(el) => el.textContent === 'Silence…' && el.closest('.card').textContent.includes('ApiErrors')",
+        limit=200,
+        key="Shift+Tab",
+    )
+    page.keyboard.press("Enter")
+    assert _active(page, "el.id") == "comment"
+    assert 'alertname="ApiErrors"' in page.input_value("#matchers")
+    page.keyboard.type("prefilled at the keyboard")
+    page.keyboard.press("Enter")
+    page.locator("#silences tr", has_text="prefilled at the keyboard").wait_for(timeout=WAIT_MS)
+    assert page.inner_text("#error") == ""
+
+
+def test_runs_by_keyboard_opens_a_run(page: Any, ui_server: Any) -> None:
+    """Tab reaches a run's link in the list and Enter opens its page with curves."""
+    errors = _no_page_errors(page)
+    page.goto(f"{ui_server.url}/runs")
+    page.locator("#runs a", has_text="ui-test-run").wait_for(timeout=WAIT_MS)
+    _tab_to(page, "(el) => el.tagName === 'A' && el.textContent === 'ui-test-run'")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/runs/{_run_id(ui_server, 'ui-test-run')}", timeout=WAIT_MS)
+    page.wait_for_selector("#curves .js-plotly-plot", timeout=WAIT_MS)
     assert errors == []

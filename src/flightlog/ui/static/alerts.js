@@ -69,7 +69,7 @@ async function loadSilences() {
     if (state !== "expired") {
       actions.append(FL.el("button", { type: "button", onclick: () => expire(s.id) }, "Expire"));
     }
-    tbody.append(FL.el("tr", { "data-silence-id": s.id },
+    tbody.append(FL.el("tr", { "data-silence-id": s.id, tabindex: "-1" },
       FL.el("td", { class: "logline" }, s.matchers.map(matcherText).join(", ")),
       FL.el("td", {}, FL.el("span", { class: `badge ${state}` }, state)),
       FL.el("td", { class: "ts" }, s.endsAt), FL.el("td", {}, s.comment || ""), actions));
@@ -82,6 +82,9 @@ async function expire(id) {
   try {
     await FL.api(`/api/v2/silence/${encodeURIComponent(id)}`, { method: "DELETE" });
     await loadSilences();
+    // The list was drawn again and the Expire button is gone: keep the keyboard user's place.
+    const row = [...$("silences").querySelectorAll("tr")].find((tr) => tr.dataset.silenceId === id);
+    if (row) row.focus();
   } catch (err) { FL.showError(err); }
 }
 

@@ -4,7 +4,11 @@
 const $ = (id) => document.getElementById(id);
 const ID_KEYS = ["trace_id", "correlation_id", "request_id", "traceID", "trace"];
 let labelNames = [];
+let labelNamesLoaded = Promise.resolve();
 let tailSocket = null;
+let rowCount = 0;
+let contextOpener = null; // the log row whose context is shown: focus goes back to it on close
+let completionSeq = 0;
 
 function currentRange() {
   return FL.rangeFromInputs($("range").value, $("from").value, $("to").value);
@@ -92,14 +96,32 @@ function traceIdOf(row) {
 }
 
 function renderRow(row, tbody) {
-  const tr = FL.el("tr", { class: `level-${levelOf(row)}` });
-  const detail = FL.el("tr", { hidden: "" }, FL.el("td", { colspan: "4" }, detailBlock(row)));
-  const toggle = FL.el("button", { type: "button", "aria-expanded": "false", onclick: () => {
+  // A log line is one tab stop (roving tabindex: ↓/↑ move between lines); Enter or Space
+  // on the line toggles its details, like the Details button does.
+  const tr = FL.el("tr", { class: `level-${levelOf(row)} logrow`, tabindex: "-1", "aria-expanded": "false" });
+  const detailId = `detail-${++rowCount}`;
+  const detail = FL.el("tr", { hidden: "", id: detailId, class: "detailrow" }, FL.el("td", { colspan: "4" }, detailBlock(row)));
+  const toggle = FL.el("button", { type: "button", "aria-expanded": "false", "aria-controls": detailId,
+    onclick: () => toggleDetail() }, "Details");
+  const toggleDetail = () => {
     detail.hidden = !detail.hidden;
     toggle.setAttribute("aria-expanded", String(!detail.hidden));
-  } }, "Details");
+    tr.setAttribute("aria-expanded", String(!detail.hidden));
+  };
+  tr.setAttribute("aria-controls", detailId);
+  tr.addEventListener("focus", () => makeTabStop(tr));
+  tr.addEventListener("keydown", (event) => {
+    if (event.target !== tr || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggleDetail(); }
+    else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const rows = [...$("rows").querySelectorAll("tr.logrow")];
+      const next = rows[rows.indexOf(tr) + (event.key === "ArrowDown" ? 1 : -1)];
+      if (next) next.focus();
+    }
+  });
   const actions = FL.el("td", {}, toggle, " ",
-    FL.el("button", { type: "button", onclick: () => showContext(row) }, "Context"));
+    FL.el("button", { type: "button", onclick: () => showContext(row, tr) }, "Context"));
   const traceId = traceIdOf(row);
   if (traceId) {
     actions.append(" ", FL.el("button", { type: "button", title: `Follow ${traceId} across all streams`,
@@ -108,6 +130,19 @@ function renderRow(row, tbody) {
   tr.append(FL.el("td", { class: "ts" }, FL.formatNs(row.ts)), FL.el("td", {}, FL.labelChips(row.labels)),
     FL.el("td", { class: "logline" }, row.line), actions);
   tbody.append(tr, detail);
+}
+
+function makeTabStop(tr) {
+  for (const other of $("rows").querySelectorAll('tr.logrow[tabindex="0"]')) if (other !== tr) other.tabIndex = -1;
+  tr.tabIndex = 0;
+}
+
+function ensureTabStop() {
+  const rows = $("rows");
+  if (!rows.querySelector('tr.logrow[tabindex="0"]')) {
+    const first = rows.querySelector("tr.logrow");
+    if (first) first.tabIndex = 0;
+  }
 }
 
 function detailBlock(row) {
@@ -122,6 +157,7 @@ function renderStreams(result, limit = Infinity) {
   const tbody = $("rows");
   tbody.replaceChildren();
   for (const row of rows) renderRow(row, tbody);
+  ensureTabStop();
   const streams = new Set(rows.map((row) => JSON.stringify(row.labels))).size;
   $("summary").textContent = `${rows.length} lines from ${streams} streams`;
   return { lines: rows.length, streams };
@@ -152,7 +188,7 @@ function drawMetric(data) {
   $("summary").textContent = `${series.length} series`;
 }
 
-async function showContext(row) {
+async function showContext(row, opener = null) {
   FL.showError(null);
   const selector = FL.selectorFor(row.labels);
   const ts = BigInt(row.ts);
@@ -173,6 +209,7 @@ async function showContext(row) {
         FL.el("td", { class: "ts" }, FL.formatNs(r.ts)), FL.el("td", { class: "logline" }, r.line));
       tbody.append(tr);
     }
+    contextOpener = opener;
     $("context-panel").hidden = false;
     $("close-context").focus();
   } catch (err) { FL.showError(err); }
@@ -220,6 +257,13 @@ async function followId(id) {
   }
 }
 
+function closeContext() {
+  $("context-panel").hidden = true;
+  const opener = contextOpener;
+  contextOpener = null;
+  if (opener && opener.isConnected) { makeTabStop(opener); opener.focus(); }
+}
+
 function stopTail() {
   if (tailSocket) { tailSocket.close(); tailSocket = null; }
   $("tail").setAttribute("aria-pressed", "false");
@@ -250,6 +294,7 @@ function startTail() {
       renderRow(row, holder);
       tbody.prepend(...holder.children);
     }
+    ensureTabStop();
     $("summary").textContent = `tailing… ${tbody.querySelectorAll("tr:not([hidden])").length} lines`;
   };
   socket.onerror = () => FL.showError(new Error("live tail connection failed"));
@@ -267,10 +312,13 @@ async function loadLabelNames() {
   } catch (err) { FL.showError(err); }
 }
 
+// The completion list is an ARIA combobox listbox (not a <datalist>, whose popup keyboard
+// users and screen readers cannot rely on): ↓/↑ move the active option, Enter takes it,
+// Escape closes the list.
 async function updateCompletions() {
+  const seq = ++completionSeq;
   const input = $("query");
   const text = input.value.slice(0, input.selectionStart ?? input.value.length);
-  const list = $("completions");
   const valueMatch = /([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)$/.exec(text);
   let options = [];
   if (valueMatch && text.lastIndexOf("{") > text.lastIndexOf("}")) {
@@ -283,11 +331,85 @@ async function updateCompletions() {
         .map((q) => `${base}${q.slice(1)}`);
     } catch (_) { options = []; }
   } else if (/[{,]\s*([a-zA-Z_]*)$/.test(text) && text.lastIndexOf("{") > text.lastIndexOf("}")) {
+    await labelNamesLoaded; // typed before the page had the names: wait for them, not an empty list
     const partial = /([a-zA-Z_]*)$/.exec(text)[1];
     const base = text.slice(0, text.length - partial.length);
     options = labelNames.filter((n) => n.startsWith(partial)).map((n) => `${base}${n}="`);
   }
-  list.replaceChildren(...options.slice(0, 50).map((value) => FL.el("option", { value })));
+  if (seq !== completionSeq) return; // a later keystroke asked again meanwhile
+  showCompletions(options.slice(0, 50));
+}
+
+function showCompletions(values) {
+  const list = $("completions");
+  list.replaceChildren(...values.map((value, i) => FL.el("li", {
+    role: "option", id: `completion-${i}`, "data-value": value, "aria-selected": "false",
+    onmousedown: (event) => event.preventDefault(), onclick: () => acceptCompletion(value),
+  }, value)));
+  setActiveCompletion(-1);
+  const open = values.length > 0 && document.activeElement === $("query");
+  list.hidden = !open;
+  $("query").setAttribute("aria-expanded", String(open));
+}
+
+function closeCompletions() {
+  completionSeq += 1; // drop answers still on their way
+  $("completions").hidden = true;
+  $("query").setAttribute("aria-expanded", "false");
+  setActiveCompletion(-1);
+}
+
+function completionItems() {
+  return [...$("completions").querySelectorAll('[role="option"]')];
+}
+
+function setActiveCompletion(index) {
+  const items = completionItems();
+  items.forEach((item, i) => item.setAttribute("aria-selected", String(i === index)));
+  if (index >= 0 && items[index]) {
+    $("query").setAttribute("aria-activedescendant", items[index].id);
+    items[index].scrollIntoView({ block: "nearest" });
+  } else {
+    $("query").removeAttribute("aria-activedescendant");
+  }
+}
+
+function activeCompletion() {
+  return completionItems().findIndex((item) => item.getAttribute("aria-selected") === "true");
+}
+
+function acceptCompletion(value) {
+  const input = $("query");
+  const rest = input.value.slice(input.selectionEnd ?? input.value.length);
+  input.value = value + rest;
+  input.setSelectionRange(value.length, value.length);
+  input.focus();
+  closeCompletions();
+  updateCompletions(); // a label name just taken offers its values next
+}
+
+function onQueryKeydown(event) {
+  const open = !$("completions").hidden;
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault(); closeCompletions(); runQuery(); return;
+  }
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    const items = completionItems();
+    if (!items.length) return;
+    event.preventDefault();
+    if (!open) { $("completions").hidden = false; $("query").setAttribute("aria-expanded", "true"); }
+    const current = activeCompletion();
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    setActiveCompletion(current < 0 ? (step > 0 ? 0 : items.length - 1) : (current + step + items.length) % items.length);
+  } else if (event.key === "Enter" && open && activeCompletion() >= 0) {
+    event.preventDefault(); // take the completion; the query runs on the next Enter
+    acceptCompletion(completionItems()[activeCompletion()].dataset.value);
+  } else if (event.key === "Enter") {
+    closeCompletions(); // and the form submits: Enter runs the query
+  } else if (event.key === "Escape" && open) {
+    event.preventDefault();
+    closeCompletions();
+  }
 }
 
 function toggleAbsolute() {
@@ -307,12 +429,17 @@ function init() {
   $("range").addEventListener("change", toggleAbsolute);
   $("query-form").addEventListener("submit", (event) => { event.preventDefault(); runQuery(); });
   $("query").addEventListener("input", updateCompletions);
-  $("query").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); runQuery(); }
-  });
+  $("query").addEventListener("keydown", onQueryKeydown);
+  $("query").addEventListener("blur", closeCompletions);
   $("tail").addEventListener("click", () => (tailSocket ? stopTail() : startTail()));
-  $("close-context").addEventListener("click", () => { $("context-panel").hidden = true; });
-  loadLabelNames();
+  $("close-context").addEventListener("click", closeContext);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !event.defaultPrevented && !$("context-panel").hidden) {
+      event.preventDefault();
+      closeContext();
+    }
+  });
+  labelNamesLoaded = loadLabelNames();
   if (params.get("follow")) followId(params.get("follow"));
   else if ($("query").value) runQuery();
 }
