@@ -190,3 +190,16 @@ def test_duckdb_scans_segments_and_head_as_one_table(filled: Store) -> None:
     ).fetchall()
     assert [ts for ts, _ in got] == [10, 11, 20, 21, 30, 40, 50]
     assert all(metadata == {} for _, metadata in got)
+
+
+def test_scan_sources_says_when_whole_segments_are_selected(filled: Store) -> None:
+    """Only a selector covering every stream of the segments, over their whole time span,
+    lets the engine drop the stream and time predicates on segments."""
+    everything = filled.scan_sources(["t"], [], 0, 1_000)
+    assert everything.segment_paths and everything.segments_all_selected
+    one_stream = filled.scan_sources(["t"], [eq("env", "prod")], 0, 1_000)
+    assert one_stream.segment_paths and not one_stream.segments_all_selected
+    part_of_the_time = filled.scan_sources(["t"], [], 15, 1_000)
+    assert part_of_the_time.segment_paths and not part_of_the_time.segments_all_selected
+    up_to_the_last_entry = filled.scan_sources(["t"], [], 0, 30)  # end is exclusive
+    assert not up_to_the_last_entry.segments_all_selected

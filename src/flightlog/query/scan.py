@@ -143,8 +143,12 @@ class Scanner:
             where = [f"ts >= {int(request.start_ns)}", f"ts < {int(request.end_ns)}"]
             ids = ", ".join(str(int(i)) for i in sources.stream_ids)
             where.append(f"stream_id IN ({ids})")
-            where.extend(sql_line_predicate(f) for f in request.plan.pushed_filters)
-            condition = " AND ".join(where)
+            line_filters = [sql_line_predicate(f) for f in request.plan.pushed_filters]
+            condition = " AND ".join(where + line_filters)
+            # Whole segments of selected streams only: the line filters are all that is left.
+            segment_condition = (
+                " AND ".join(line_filters) or "true" if sources.segments_all_selected else condition
+            )
             columns = ", ".join(
                 f"xor(stream_id, {mask}::UBIGINT) AS stream_id" if mask and c == "stream_id" else c
                 for c in request.columns
@@ -160,7 +164,8 @@ class Scanner:
                 )
                 parts.append(
                     _wrap(
-                        request, f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {condition}"
+                        request,
+                        f"SELECT {columns} FROM read_parquet([{paths}]) WHERE {segment_condition}",
                     )
                 )
         if not parts:

@@ -75,6 +75,7 @@ def scan(
     streams: dict[int, dict[str, str]] = {}
     paths: list[Path] = []
     heads: list[pa.Table] = []
+    all_selected = True
     for snapshot in snapshots:
         ids = matching_streams(snapshot, matchers, start_ns, end_ns)
         if not ids:
@@ -86,6 +87,12 @@ def scan(
                 if bloom and not might_contain(bloom, needles):
                     continue
             paths.append(data_dir / seg.path)
+            all_selected = (
+                all_selected
+                and start_ns <= seg.min_ts
+                and seg.max_ts < end_ns
+                and all(sid in ids for sid in seg.streams)
+            )
         head = filter_table(snapshot.head, list(ids), start_ns, end_ns)
         if head.num_rows:
             heads.append(head)
@@ -95,6 +102,7 @@ def scan(
         head=head_table,
         streams=streams,
         stream_ids=tuple(sorted(streams)),
+        segments_all_selected=bool(paths) and all_selected,
     )
 
 

@@ -81,6 +81,10 @@ class ScanSources:
     head: pa.Table
     streams: Mapping[int, Mapping[str, str]]
     stream_ids: tuple[int, ...]
+    segments_all_selected: bool = False
+    """Every row of every listed segment is of a selected stream and inside the range, so
+    the engine may skip the stream and time predicates on segments (a selector such as
+    ``{service=~".+"}`` over whole segments saves evaluating them on every row)."""
 
 
 @dataclass(frozen=True)
