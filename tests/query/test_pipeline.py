@@ -8,8 +8,10 @@ from hypothesis import strategies as st
 
 from flightlog.errors import QueryError
 from flightlog.query import ast
+from flightlog.query.entry import Entry
 from flightlog.query.parser import parse
-from flightlog.query.pipeline import Entry, Pipeline, parse_logfmt
+from flightlog.query.parsers import parse_logfmt
+from flightlog.query.pipeline import Pipeline
 
 
 def run(
@@ -107,7 +109,7 @@ _LOGFMT_ALPHABET = st.sampled_from([*'ab=" \\\t\nxé{}:,', "\u2003", "\x1c"])
 @given(st.lists(_LOGFMT_ALPHABET, max_size=40).map("".join), st.booleans())
 @settings(max_examples=200, deadline=None)
 def test_logfmt_fast_path_equals_the_careful_loop(line: str, strict: bool) -> None:
-    from flightlog.query.pipeline import _parse_logfmt_slow
+    from flightlog.query.parsers import _parse_logfmt_slow
 
     assert parse_logfmt(line, strict) == _parse_logfmt_slow(line, strict)
 
@@ -131,7 +133,8 @@ def test_logfmt_fast_path_equals_the_careful_loop(line: str, strict: bool) -> No
 def test_json_flattening_matches_the_reference(obj: dict, stream: dict) -> None:
     import orjson
 
-    from flightlog.query.pipeline import _json_value, sanitize_label_name
+    from flightlog.query.entry import sanitize_label_name
+    from flightlog.query.parsers import _json_value
 
     expected = Entry(0, "", stream, {}, {})
 
@@ -152,7 +155,8 @@ def test_json_flattening_matches_the_reference(obj: dict, stream: dict) -> None:
 @given(st.lists(_LOGFMT_ALPHABET, max_size=40).map("".join), st.booleans())
 @settings(max_examples=200, deadline=None)
 def test_lenient_logfmt_stage_matches_the_careful_loop(line: str, keep_empty: bool) -> None:
-    from flightlog.query.pipeline import _parse_logfmt_slow, sanitize_label_name
+    from flightlog.query.entry import sanitize_label_name
+    from flightlog.query.parsers import _parse_logfmt_slow
 
     expected = Entry(0, line, {"app": "x"}, {}, {})
     for key, value in _parse_logfmt_slow(line, strict=False)[0]:
