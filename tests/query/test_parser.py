@@ -227,19 +227,19 @@ INVALID = [
     ('{app="api"}\n  | unknown(', 2, 12, "unexpected"),
     ("foo", 1, 1, "unexpected 'foo'"),
     ("{}", 1, 1, "at least one stream matcher"),
-    ('{app=""}', 1, 1, "does not match the empty string"),
-    ('{app="api"} | unwrap x', 1, 1, "only allowed inside a range aggregation"),
-    ('count_over_time({app="api"} | unwrap x [1m])', 1, 1, "cannot be used with unwrap"),
+    ('{app=""}', 1, 1, "empty-compatible value"),
+    ('{app="api"} | unwrap x', 1, 15, "only allowed inside a range aggregation"),
+    ('count_over_time({app="api"} | unwrap x [1m])', 1, 31, "cannot be used with unwrap"),
     ('sum_over_time({app="api"} [1m])', 1, 1, "needs an unwrapped label"),
-    ('topk(rate({app="api"}[1m]))', 1, 1, "positive integer parameter"),
-    ('sum by (a) ({app="api"})', 1, 1, "not a log query"),
+    ('topk(rate({app="api"}[1m]))', 1, 6, "positive integer parameter"),
+    ('sum by (a) ({app="api"})', 1, 13, "not a log query"),
     ('count_over_time({app="api"}[1m]) by (x)', 1, 34, "does not accept grouping"),
     ('bytes_rate({app="api"}[1m])\n  without (x)', 2, 3, "does not accept grouping"),
     ('sort(rate({app="api"}[1m])) by (x)', 1, 29, "does not accept grouping"),
-    ('bytes_over_time({app="api"} | unwrap x [1m])', 1, 1, "cannot be used with unwrap"),
+    ('bytes_over_time({app="api"} | unwrap x [1m])', 1, 31, "cannot be used with unwrap"),
     ('quantile_over_time({app="api"} | unwrap x [1m])', 1, 1, "quantile parameter"),
-    ('rate({app="api"}[1m]) + {app="api"}', 1, 1, "cannot be an operand"),
-    ('rate({app="api"}[1m]) + bool 1', 1, 1, "bool modifier"),
+    ('rate({app="api"}[1m]) + {app="api"}', 1, 25, "cannot be an operand"),
+    ('rate({app="api"}[1m]) + bool 1', 1, 25, "bool modifier"),
     ("", 1, 1, "empty query"),
     ('{app="api"} |~ ip("1.2.3.4")', 1, 13, "use |= or !="),
     ('{app="api"} |= ip("1.2.3")', 1, 16, "invalid ip pattern"),
@@ -256,6 +256,73 @@ INVALID = [
 )
 def test_invalid_queries_fail_at_position(text: str, line: int, column: int, fragment: str) -> None:
     """Syntax and semantic errors carry the line and column Loki's format names."""
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    assert (caught.value.line, caught.value.column) == (line, column), str(caught.value)
+    assert fragment in str(caught.value)
+    assert str(caught.value).startswith(f"parse error at line {line}, col {column}: ")
+
+
+# Semantic errors point at the offending token, not at the start of the query. Columns
+# are counted by hand from the query text (1-based; a tab or newline counts as one).
+SEMANTIC_POSITIONS = [
+    # a log query as an operand: the log query's "{"
+    ('{a="b"} + 1', 1, 1, "cannot be an operand of a binary operator"),
+    ('1 + {a="b"}', 1, 5, "cannot be an operand of a binary operator"),
+    ('sum(rate({a="b"}[1m])) /\n  ({a="b"})', 2, 4, "cannot be an operand"),
+    # selectors without a matcher that needs a value: the selector's "{"
+    ("{}", 1, 1, "at least one stream matcher"),
+    ('{a=""}', 1, 1, "empty-compatible value"),
+    ('{a=~".*"}', 1, 1, "empty-compatible value"),
+    ('{a="", b!="c"}', 1, 1, "empty-compatible value"),
+    ('rate({a=~".*"}[1m])', 1, 6, "empty-compatible value"),
+    ("sum(rate({}[1m]))", 1, 10, "at least one stream matcher"),
+    # a bad regex in a matcher: its string
+    ('{a=~"("}', 1, 5, "invalid regex"),
+    # a range aggregation without its range: the ")" where "[" was expected
+    ('count_over_time({a="b"})', 1, 24, "unexpected ')'"),
+    # unwrap missing, misplaced or not allowed: the function name or the unwrap keyword
+    ('sum_over_time({a="b"}[1m])', 1, 1, "needs an unwrapped label"),
+    ('sum(avg_over_time({a="b"}[1m]))', 1, 5, "needs an unwrapped label"),
+    ('count_over_time({a="b"} | unwrap x [1m])', 1, 27, "cannot be used with unwrap"),
+    ('rate({a="b"} | unwrap x | json [1m])', 1, 27, "only label filters may follow unwrap"),
+    ('{a="b"} | json | unwrap x', 1, 18, "only allowed inside a range aggregation"),
+    ('sum_over_time(({a="b"} | unwrap x) [1m] offset 0s) + 1 + {a="b"} | json', 1, 58, "operand"),
+    # parameters: the missing one's function name, a wrong one itself
+    ('quantile_over_time({a="b"} | unwrap x [1m])', 1, 1, "quantile parameter"),
+    ('max(quantile_over_time({a="b"} | unwrap x [1m]))', 1, 5, "quantile parameter"),
+    ('rate(0.5, {a="b"}[1m])', 1, 6, "takes no parameter"),
+    ('topk(1.5, rate({a="b"}[1m]))', 1, 6, "positive integer parameter"),
+    ('bottomk(-2, rate({a="b"}[1m]))', 1, 9, "positive integer parameter"),
+    ('topk by (x) (0, rate({a="b"}[1m]))', 1, 14, "positive integer parameter"),
+    ('topk(rate({a="b"}[1m]))', 1, 6, "positive integer parameter"),
+    ('sum(2, rate({a="b"}[1m]))', 1, 5, "takes no parameter"),
+    ('sum by (x) ({a="b"} |= "y")', 1, 13, "not a log query"),
+    # modifiers of binary operators: "bool", "group_left"
+    ("1 + bool 2", 1, 5, "bool modifier can only be used on comparison operators"),
+    ('rate({a="b"}[1m]) * bool rate({a="b"}[1m])', 1, 21, "bool modifier"),
+    ('rate({a="b"}[1m]) > bool 1 and bool 2', 1, 32, "bool modifier"),
+    ('rate({a="b"}[1m]) and on (x) group_left rate({a="b"}[1m])', 1, 30, "no grouping allowed"),
+    # label_replace: its arguments
+    ('label_replace({a="b"}, "d", "$1", "s", "(.*)")', 1, 15, "needs a metric query"),
+    ('label_replace(rate({a="b"}[1m]), "d-x", "$1", "s", "(.*)")', 1, 34, "destination label"),
+    ('label_replace(rate({a="b"}[1m]), "d", "$1", "s", "(")', 1, 50, "invalid regex"),
+    # label names must be identifiers: the grammar refuses them where they start
+    ('{1a="b"}', 1, 2, "unexpected '1'"),
+    ('sum(rate({a="b"}[1m])) by (a-b)', 1, 29, "unexpected '-'"),
+    ('{a="b"} | json "x"="y"', 1, 16, "unexpected '\"x\"'"),
+    ('{a="b"} | drop "x"', 1, 16, "unexpected"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "fragment"),
+    SEMANTIC_POSITIONS,
+    ids=[i[0][:50] for i in SEMANTIC_POSITIONS],
+)
+def test_semantic_errors_point_at_the_offending_token(
+    text: str, line: int, column: int, fragment: str
+) -> None:
     with pytest.raises(ParseError) as caught:
         parse(text)
     assert (caught.value.line, caught.value.column) == (line, column), str(caught.value)

@@ -3,7 +3,7 @@
 ``parse(text)`` is the only entry point. Syntax errors become
 ``flightlog.errors.ParseError`` with a 1-based line and column; semantic errors (an
 ``unwrap`` outside a range aggregation, a log query used as a metric) are reported the
-same way, at the start of the query.
+same way, at the offending part of the query (see ``flightlog.query.checks``).
 """
 
 from __future__ import annotations
@@ -15,19 +15,23 @@ from dataclasses import dataclass
 from importlib import resources
 
 import lark
-import re2
 
 from flightlog import durations
 from flightlog.errors import ParseError
 from flightlog.model import LabelMatcher, MatchOp
 from flightlog.query import ast
-from flightlog.query.template import TemplateError, compile_template
+from flightlog.query.checks import SemanticError as _SemanticError
+from flightlog.query.checks import check_ip_pattern as _check_ip_pattern
+from flightlog.query.checks import check_regex as _check_regex
+from flightlog.query.checks import check_template as _check_template
+from flightlog.query.checks import position_of
 
 __all__ = ["MAX_QUERY_CHARS", "parse", "parse_bytes", "parse_duration_ns"]
 
 MAX_QUERY_CHARS = 64 * 1024
 
 _BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([kmgtpe]i?)?b$", re.IGNORECASE)
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _BYTES_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
 
 
@@ -110,59 +114,12 @@ def _parser() -> lark.Lark:
     )
 
 
-class _SemanticError(Exception):
-    """A query that parses but means nothing; ``position`` (line, column) when known
-    better than the start of the enclosing rule."""
-
-    def __init__(self, message: str, position: tuple[int, int] | None = None) -> None:
-        super().__init__(message)
-        self.position = position
-
-
 @dataclass(frozen=True, slots=True)
 class _LocatedGrouping:
     """A ``by``/``without`` clause and where it starts, for errors that point at it."""
 
     grouping: ast.Grouping
     position: tuple[int, int]
-
-
-def _quiet_options() -> re2.Options:
-    options = re2.Options()
-    options.log_errors = False
-    return options
-
-
-_QUIET = _quiet_options()
-
-
-def _check_regex(pattern: str) -> None:
-    try:
-        re2.compile(pattern, _QUIET)
-    except re2.error as exc:
-        detail = (
-            exc.args[0].decode(errors="replace")
-            if exc.args and isinstance(exc.args[0], bytes)
-            else str(exc)
-        )
-        raise _SemanticError(f"invalid regex {pattern!r}: {detail}") from None
-
-
-def _check_ip_pattern(pattern: str) -> None:
-    from flightlog.query.ipmatch import parse_ip_pattern
-
-    try:
-        parse_ip_pattern(pattern)
-    except ValueError as exc:
-        raise _SemanticError(str(exc)) from None
-
-
-def _check_template(source: str, stage: str) -> None:
-    """Compile a line_format / label_format template now, so a bad one is a parse error."""
-    try:
-        compile_template(source)
-    except TemplateError as exc:
-        raise _SemanticError(f"invalid {stage} template {source!r}: {exc}") from None
 
 
 def _number(token: str) -> float:
@@ -180,7 +137,7 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
             raise _SemanticError(f"invalid escape in string {items[0]}") from None
 
     def _op(self, items):
-        return str(items[0])
+        return items[0]  # the Token: a str that also knows where it is
 
     or_op = and_op = cmp_op = add_op = mul_op = pow_op = match_op = line_filter_op = _op
     logfmt_flag = range_op = vector_op = grouping_kw = on_kw = group_kw = unwrap_conv = lf_op = _op
@@ -225,16 +182,18 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
 
     def binary(self, items):
         left, op, (return_bool, matching), right = items
+        op = str(op)
         if return_bool and op not in ast.COMPARISON_OPS:
             raise _SemanticError(
-                f"bool modifier can only be used on comparison operators, not {op!r}"
+                f"bool modifier can only be used on comparison operators, not {op!r}", at=(2, 0)
             )
         if matching is not None and matching.group and op in ast.SET_OPS:
-            raise _SemanticError(f"no grouping allowed for {op!r} operation")
-        for side in (left, right):
+            raise _SemanticError(f"no grouping allowed for {op!r} operation", at=(2, 1, 2))
+        for index, side in ((0, left), (3, right)):
             if isinstance(side, _RawLogQuery):
                 raise _SemanticError(
-                    "a log query cannot be an operand of a binary operator: wrap it in a range aggregation"
+                    "a log query cannot be an operand of a binary operator: wrap it in a range aggregation",
+                    at=(index,),
                 )
         return ast.BinaryOp(op, left, right, return_bool, matching)
 
@@ -242,7 +201,7 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
     def matcher(self, items):
         name, op, value = items
         if op in ("=~", "!~"):
-            _check_regex(value)
+            _check_regex(value, at=(2,))
         return LabelMatcher(str(name), MatchOp(op), value)
 
     def selector(self, items):
@@ -253,7 +212,8 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
             )
         if all(m.matches("") for m in matchers):
             raise _SemanticError(
-                "queries require at least one matcher that does not match the empty string"
+                "queries require at least one regexp or equality matcher that does not have"
+                " an empty-compatible value"
             )
         return matchers
 
@@ -434,20 +394,30 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
     def range_agg(self, items):
         op_name, param, (raw, range_ns, offset_ns), located = items
         op = ast.RangeOp(op_name)
-        log, unwrap = raw.split()
+        try:
+            log, unwrap = raw.split()
+        except _SemanticError as exc:
+            raise exc.within(2, 0) from None  # log_range -> log_query
         if op is ast.RangeOp.QUANTILE_OVER_TIME:
             if param is None:
                 raise _SemanticError(
-                    "quantile_over_time needs a quantile parameter, e.g. quantile_over_time(0.99, ...)"
+                    "quantile_over_time needs a quantile parameter, e.g. quantile_over_time(0.99, ...)",
+                    at=(0,),
                 )
+            if math.isnan(param):
+                raise _SemanticError("quantile must be a number", at=(1,))
         elif param is not None:
-            raise _SemanticError(f"{op} takes no parameter")
+            raise _SemanticError(f"{op} takes no parameter", at=(1,))
         if op in ast.LINE_RANGE_OPS:
             # rate and absent_over_time also take an unwrapped range (Loki's docs list both)
             if unwrap is not None and op not in (ast.RangeOp.RATE, ast.RangeOp.ABSENT_OVER_TIME):
-                raise _SemanticError(f"{op} cannot be used with unwrap")
+                raise _SemanticError(
+                    f"{op} cannot be used with unwrap", at=(2, 0, 1 + raw.unwrap_index())
+                )
         elif unwrap is None:
-            raise _SemanticError(f"{op} needs an unwrapped label, e.g. | unwrap latency_ms")
+            raise _SemanticError(
+                f"{op} needs an unwrapped label, e.g. | unwrap latency_ms", at=(0,)
+            )
         if located is not None and op not in ast.GROUPING_RANGE_OPS:
             raise _SemanticError(
                 f"{op} does not accept grouping: write sum by (...) ({op}(...)) instead",
@@ -465,21 +435,30 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
         return items[0], items[1]
 
     def vector_agg(self, items):
-        if isinstance(items[1], _LocatedGrouping):
+        args = 2 if isinstance(items[1], _LocatedGrouping) else 1
+        if args == 2:
             op_name, located, (param, expr) = items
         else:
             op_name, (param, expr), located = items
         grouping = located.grouping if located is not None else None
         op = ast.VectorOp(op_name)
+        expr_at = (args, 0 if param is None else 1)
         if isinstance(expr, _RawLogQuery):
             raise _SemanticError(
-                f"{op} needs a metric query such as count_over_time(...), not a log query"
+                f"{op} needs a metric query such as count_over_time(...), not a log query",
+                at=expr_at,
             )
         if op in (ast.VectorOp.TOPK, ast.VectorOp.BOTTOMK):
-            if param is None or param != int(param) or param < 1:
-                raise _SemanticError(f"{op} needs a positive integer parameter, e.g. {op}(5, ...)")
+            if param is None:
+                raise _SemanticError(
+                    f"{op} needs a positive integer parameter, e.g. {op}(5, ...)", at=expr_at
+                )
+            if param != int(param) or param < 1:
+                raise _SemanticError(
+                    f"{op} needs a positive integer parameter, e.g. {op}(5, ...)", at=(args, 0)
+                )
         elif param is not None:
-            raise _SemanticError(f"{op} takes no parameter")
+            raise _SemanticError(f"{op} takes no parameter", at=(args, 0))
         if op in (ast.VectorOp.SORT, ast.VectorOp.SORT_DESC) and located is not None:
             raise _SemanticError(f"{op} does not accept grouping", located.position)
         return ast.VectorAggregation(op, expr, grouping, param)
@@ -487,14 +466,19 @@ class _ToAst(lark.Transformer):  # type: ignore[type-arg]
     def label_replace(self, items):
         expr, dst, replacement, src, regex = items
         if isinstance(expr, _RawLogQuery):
-            raise _SemanticError("label_replace needs a metric query, not a log query")
-        _check_regex(regex)
+            raise _SemanticError("label_replace needs a metric query, not a log query", at=(0,))
+        if not _LABEL_NAME.fullmatch(dst):
+            raise _SemanticError(f"invalid destination label name {dst!r}", at=(1,))
+        _check_regex(regex, at=(4,))
         return ast.LabelReplace(expr, dst, replacement, src, regex)
 
     def start(self, items):
         expr = items[0]
         if isinstance(expr, _RawLogQuery):
-            return expr.as_log_query()
+            try:
+                return expr.as_log_query()
+            except _SemanticError as exc:
+                raise exc.within(0) from None
         return expr
 
 
@@ -505,16 +489,23 @@ class _RawLogQuery:
         self.matchers = matchers
         self.stages = stages
 
+    def unwrap_index(self) -> int:
+        """Index of the unwrap among the stages, or -1 (the child paths count the selector
+        as child 0, so ``1 + index`` is the unwrap's tree)."""
+        return next((i for i, s in enumerate(self.stages) if isinstance(s, ast.Unwrap)), -1)
+
     def split(self) -> tuple[ast.LogQuery, ast.Unwrap | None]:
-        unwrap_at = next((i for i, s in enumerate(self.stages) if isinstance(s, ast.Unwrap)), None)
-        if unwrap_at is None:
+        """The log query before ``unwrap`` and the unwrap; errors are relative to the
+        log_query node."""
+        unwrap_at = self.unwrap_index()
+        if unwrap_at < 0:
             return ast.LogQuery(self.matchers, self.stages), None  # type: ignore[arg-type]
         unwrap = self.stages[unwrap_at]
         assert isinstance(unwrap, ast.Unwrap)
         post: list[ast.LabelFilterExpr] = []
-        for stage in self.stages[unwrap_at + 1 :]:
+        for index, stage in enumerate(self.stages[unwrap_at + 1 :], start=unwrap_at + 2):
             if not isinstance(stage, ast.LabelFilter):
-                raise _SemanticError("only label filters may follow unwrap")
+                raise _SemanticError("only label filters may follow unwrap", at=(index,))
             post.append(stage.expr)
         unwrap = ast.Unwrap(unwrap.label, unwrap.conversion, tuple(post))
         return ast.LogQuery(self.matchers, self.stages[:unwrap_at]), unwrap  # type: ignore[arg-type]
@@ -523,7 +514,8 @@ class _RawLogQuery:
         log, unwrap = self.split()
         if unwrap is not None:
             raise _SemanticError(
-                "unwrap is only allowed inside a range aggregation such as sum_over_time(...[5m])"
+                "unwrap is only allowed inside a range aggregation such as sum_over_time(...[5m])",
+                at=(1 + self.unwrap_index(),),
             )
         return log
 
@@ -583,22 +575,9 @@ def parse(text: str) -> ast.Expr:
         original = exc.orig_exc
         if isinstance(original, (_SemanticError, ValueError)):
             position = getattr(original, "position", None)
-            line, column = position or _position_of(exc.obj, text)
+            line, column = position or position_of(exc.obj, getattr(original, "at", ()))
             raise ParseError(str(original), line, column) from None
         raise
     except _SemanticError as exc:
         raise ParseError(str(exc), 1, 1) from None
-    _check_numbers(result)
     return result
-
-
-def _position_of(node: object, text: str) -> tuple[int, int]:
-    meta = getattr(node, "meta", None)
-    if meta is not None and not getattr(meta, "empty", True):
-        return meta.line, meta.column
-    return 1, 1
-
-
-def _check_numbers(expr: ast.Expr) -> None:
-    if isinstance(expr, ast.RangeAggregation) and expr.param is not None and math.isnan(expr.param):
-        raise ParseError("quantile must be a number", 1, 1)
