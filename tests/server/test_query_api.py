@@ -309,3 +309,12 @@ def test_query_time_limit_answers_504(flightlog_server_factory: Any) -> None:
     body = response.json()
     assert body["errorType"] == "timeout"
     assert "max_query_time" in body["error"]
+
+
+def test_an_instant_log_query_is_refused_as_loki_does(http: httpx.Client) -> None:
+    """Loki (3.2 and later) answers a log selector on the instant endpoint with a 400."""
+    response = http.get("/loki/api/v1/query", params={"query": '{app="api"}', "time": str(T0)})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == "error" and body["errorType"] == "bad_data"
+    assert "log queries are not supported as an instant query type" in body["error"]

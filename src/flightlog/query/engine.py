@@ -53,7 +53,6 @@ from flightlog.query.vectors import (
 __all__ = ["Engine", "QueryOutcome"]
 
 DEFAULT_LIMIT = 100
-INSTANT_LOG_LOOKBACK_NS = 3600 * 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +139,11 @@ class Engine:
         expr = parse(query)
         limits = self.limits.for_tenants(list(tenants))
         if isinstance(expr, ast.LogQuery):
-            start = time_ns - INSTANT_LOG_LOOKBACK_NS
-            return self._run_log(
-                expr, start, time_ns + 1, tenants, limits, limit, direction, categorize_labels
+            # Loki 3.2 and later answer this with a 400: an instant has no range to read
+            # logs over, and a silent fixed lookback confused Grafana users.
+            raise QueryError(
+                "log queries are not supported as an instant query type, "
+                "please change your query to a range query type"
             )
         return self._run_metric(
             expr, np.array([time_ns], dtype=np.int64), tenants, limits, instant=True
