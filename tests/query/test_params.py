@@ -47,3 +47,14 @@ def test_range_defaults_to_the_lookback_given() -> None:
     assert range_params({}, now).start_ns == now - 3600 * S
     assert range_params({}, now, 6 * 3600 * S).start_ns == now - 6 * 3600 * S
     assert range_params({"since": "5m"}, now, 6 * 3600 * S).start_ns == now - 300 * S
+
+
+def test_since_counts_back_from_end_or_from_now_when_end_is_in_the_future() -> None:
+    """Loki's query_range: start = end - since, but now - since when end is in the future."""
+    now = 1_000 * 10**9
+    past = range_params({"since": "10s", "end": str(500 * 10**9)}, now)
+    assert (past.start_ns, past.end_ns) == (490 * 10**9, 500 * 10**9)
+    future = range_params({"since": "10s", "end": str(2_000 * 10**9)}, now)
+    assert (future.start_ns, future.end_ns) == (990 * 10**9, 2_000 * 10**9)
+    given_start = range_params({"since": "10s", "start": "1", "end": str(5 * 10**9)}, now)
+    assert given_start.start_ns == 10**9

@@ -123,7 +123,8 @@ def range_params(
     if params.get("start"):
         start = parse_time_ns(params["start"], "start")
     elif params.get("since"):
-        start = end - parse_step_ns(params["since"], "since")
+        # Loki: relative to end, but to now when end is in the future.
+        start = min(end, now_ns) - parse_step_ns(params["since"], "since")
     else:
         start = end - lookback_ns
     if end < start:
