@@ -301,7 +301,7 @@ def test_slos_page_shows_objective_error_budget_and_burn_rates(page: Any, ui_ser
 
 def test_every_control_has_a_label(page: Any, ui_server: Any) -> None:
     """Inputs and selects on every page are labelled for screen readers and keyboard users."""
-    for path in ("/", "/runs", "/alerts", "/slos"):
+    for path in ("/", "/runs", "/alerts", "/slos", "/models"):
         page.goto(f"{ui_server.url}{path}")
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -496,6 +496,7 @@ PAGES = {
     "run": ("/runs/{run_id}", "#curves .js-plotly-plot"),
     "alerts": ("/alerts", "#silences tr"),
     "slos": ("/slos", "#slos td"),
+    "models": ("/models", "#empty"),
 }
 
 

@@ -16,6 +16,7 @@ PAGES: dict[str, str] = {
     "run": "run.html",
     "alerts": "alerts.html",
     "slos": "slos.html",
+    "models": "models.html",
 }
 """Page name → file in ``static_dir()``."""
 

@@ -47,6 +47,12 @@ def slos_page() -> FileResponse:
     return _page("slos")
 
 
+@router.get("/models")
+def models_page() -> FileResponse:
+    """Drift checks: the latest result of each model, per feature, drifted first."""
+    return _page("models")
+
+
 @router.get("/ui/plotly.min.js")
 def plotly_js() -> FileResponse:
     """The plotly.js shipped inside the installed plotly package (no network needed)."""
