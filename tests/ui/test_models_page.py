@@ -154,19 +154,18 @@ def test_models_page_empty_state(page: Any, plain_server: Any) -> None:
     assert errors == []
 
 
-def test_models_page_shows_an_api_error(page: Any, plain_server: Any) -> None:
-    """A failing drift API is shown in the error banner."""
-    page.route(
-        "**/api/v1/drift/checks",
-        lambda route: route.fulfill(
-            status=503,
-            content_type="application/json",
-            body='{"status": "error", "error": "drift results are unavailable"}',
-        ),
-    )
-    page.goto(f"{plain_server.url}/models")
+@pytest.fixture(scope="module")
+def locked_server(flightlog_module_server_factory: Callable[..., Any]) -> Any:
+    """A server that needs a bearer token for its API (the page itself sends none)."""
+    tokens = [{"token": "reader-token", "tenant": "*", "role": "read"}]
+    return flightlog_module_server_factory({"auth": {"tokens": tokens}})
+
+
+def test_models_page_shows_an_api_error(page: Any, locked_server: Any) -> None:
+    """The drift API's real 401 is shown in the error banner, not a blank page."""
+    page.goto(f"{locked_server.url}/models")
     page.wait_for_selector("#error:not(:empty)", timeout=WAIT_MS)
-    assert page.inner_text("#error") == "503: drift results are unavailable"
+    assert page.inner_text("#error").startswith("401")
 
 
 def test_models_controls_are_labelled(page: Any, drift_server: Any) -> None:
