@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from flightlog.collect.multiline import MultilineJoiner
 from flightlog.collect.positions import FINGERPRINT_BYTES, FilePosition, fingerprint_of
-from flightlog.collect.tailer import MAX_LINE_BYTES, split_lines
+from flightlog.collect.tailer import MAX_LINE_BYTES, line_offsets, split_lines
 
 __all__ = ["GzReader", "already_read", "compressed_patterns", "read_gz_head"]
 
@@ -160,13 +160,7 @@ class GzReader:
         start = self.offset
         self.offset += cut
         lines = split_lines(complete)
-        offsets: list[int] = []
-        if self.joiner is not None:
-            position = start
-            for line in complete.split(b"\n"):
-                offsets.append(position)
-                position += len(line) + 1
-            del offsets[len(lines) :]
+        offsets = line_offsets(complete, start, len(lines)) if self.joiner is not None else []
         return lines, offsets
 
     def take_rest(self) -> list[str]:

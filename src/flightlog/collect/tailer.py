@@ -42,6 +42,16 @@ def split_lines(data: bytes) -> list[str]:
     return lines
 
 
+def line_offsets(data: bytes, start: int, count: int) -> list[int]:
+    """Byte offset (from ``start``) where each of the first ``count`` lines of ``data`` begins."""
+    offsets: list[int] = []
+    position = start
+    for line in data.split(b"\n")[:count]:
+        offsets.append(position)
+        position += len(line) + 1
+    return offsets
+
+
 def rotated_siblings(path: str) -> list[str]:
     """Paths beside ``path`` whose names extend its name (``name.1``, ``name-20240101``).
 
@@ -232,13 +242,7 @@ class FileTailer:
             self._head_bytes += complete[: FINGERPRINT_BYTES - start]
             self._set_fingerprint()
         lines = split_lines(complete)
-        offsets: list[int] = []
-        if self.joiner is not None:
-            position = start
-            for line in complete.split(b"\n"):
-                offsets.append(position)
-                position += len(line) + 1
-            del offsets[len(lines) :]
+        offsets = line_offsets(complete, start, len(lines)) if self.joiner is not None else []
         return lines, offsets
 
     @staticmethod
