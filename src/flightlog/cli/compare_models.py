@@ -84,6 +84,7 @@ def compare_models_command(
         ComparisonThresholds,
         Verdict,
         compare_models,
+        pick_versions,
         samples_from_records,
     )
 
@@ -105,19 +106,14 @@ def compare_models_command(
                 url, str(query), end_ns - int(since_secs * 1e9), end_ns, headers=headers
             )
             by_version = samples_from_records(loaded, version_field)
-        for version in (champion, challenger):
-            if version not in by_version:
-                known = ", ".join(sorted(by_version)[:10]) or "none"
-                raise MonitorError(
-                    f"no records with {version_field}={version!r} (versions found: {known})"
-                )
+        pair = pick_versions(by_version, champion, challenger, f"records with {version_field}=")
         thresholds = ComparisonThresholds(
             max_latency_increase_ratio=max_latency_increase_ratio,
             max_error_ratio_increase=max_error_ratio_increase,
             max_accuracy_drop=max_accuracy_drop,
             min_predictions=min_predictions,
         )
-        result = compare_models(by_version[champion], by_version[challenger], thresholds)
+        result = compare_models(*pair, thresholds)
     except MonitorError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -49,6 +49,7 @@ __all__ = [
     "VersionSample",
     "compare_models",
     "newcombe_difference",
+    "pick_versions",
     "samples_from_records",
     "wilson_interval",
 ]
@@ -245,6 +246,20 @@ def _arrivals(times: list[float], weights: list[float]) -> dict[str, np.ndarray 
         "arrival_times_seconds": np.asarray(times, dtype=np.float64)[order],
         "arrival_weights": np.asarray(weights, dtype=np.float64)[order],
     }
+
+
+def pick_versions(
+    by_version: Mapping[str, VersionSample], champion: str, challenger: str, what: str
+) -> tuple[VersionSample, VersionSample]:
+    """The champion's and challenger's samples; a MonitorError lists the versions found.
+
+    ``what`` names what was searched, e.g. ``"records with version="``.
+    """
+    for version in (champion, challenger):
+        if version not in by_version:
+            known = ", ".join(sorted(by_version)[:10]) or "none"
+            raise MonitorError(f"no {what}{version!r} (versions found: {known})")
+    return by_version[champion], by_version[challenger]
 
 
 def compare_models(

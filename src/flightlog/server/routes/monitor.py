@@ -84,28 +84,31 @@ async def compare_models_endpoint(
     tenants: tuple[str, ...] = Depends(_read),
 ) -> Response:
     """Champion vs challenger over [start, end) (default: the last hour)."""
-    from flightlog.monitor.compare import ComparisonThresholds, compare_models, samples_from_records
+    from flightlog.monitor.compare import (
+        ComparisonThresholds,
+        compare_models,
+        pick_versions,
+        samples_from_records,
+    )
 
     services = get_services(request)
     start_ns, end_ns = _window(start, end, services.clock_ns())
 
     def work() -> dict[str, object]:
         records = _records(services, query, start_ns, end_ns, tenants, max_records)
-        by_version = samples_from_records(records, version_field)
-        for version in (champion, challenger):
-            if version not in by_version:
-                known = ", ".join(sorted(by_version)[:10]) or "none"
-                raise MonitorError(
-                    f"no records with {version_field}={version!r} in the window "
-                    f"(versions found: {known})"
-                )
+        pair = pick_versions(
+            samples_from_records(records, version_field),
+            champion,
+            challenger,
+            f"records in the window with {version_field}=",
+        )
         thresholds = ComparisonThresholds(
             max_latency_increase_ratio=max_latency_increase_ratio,
             max_error_ratio_increase=max_error_ratio_increase,
             max_accuracy_drop=max_accuracy_drop,
             min_predictions=min_predictions,
         )
-        return compare_models(by_version[champion], by_version[challenger], thresholds).to_dict()
+        return compare_models(*pair, thresholds).to_dict()
 
     return _JSON({"status": "success", "data": await _run(work)})
 
@@ -133,26 +136,23 @@ async def compare_models_from_metrics(
     tenants: tuple[str, ...] = Depends(_read),
 ) -> Response:
     """Champion vs challenger from two scrapes of the model server's ``/metrics`` (in the body)."""
-    from flightlog.monitor.compare import ComparisonThresholds, compare_models
+    from flightlog.monitor.compare import ComparisonThresholds, compare_models, pick_versions
     from flightlog.monitor.compare_metrics import samples_from_metrics
 
     def work() -> dict[str, object]:
-        by_version = samples_from_metrics(body.metrics_before, body.metrics_after, body.model)
-        for version in (body.champion, body.challenger):
-            if version not in by_version:
-                known = ", ".join(sorted(by_version)[:10]) or "none"
-                raise MonitorError(
-                    f"no {body.model!r} series with version={version!r} in the scrapes "
-                    f"(versions found: {known})"
-                )
+        pair = pick_versions(
+            samples_from_metrics(body.metrics_before, body.metrics_after, body.model),
+            body.champion,
+            body.challenger,
+            f"{body.model!r} series in the scrapes with version=",
+        )
         thresholds = ComparisonThresholds(
             max_latency_increase_ratio=body.max_latency_increase_ratio,
             max_error_ratio_increase=body.max_error_ratio_increase,
             max_accuracy_drop=body.max_accuracy_drop,
             min_predictions=body.min_predictions,
         )
-        champion, challenger = by_version[body.champion], by_version[body.challenger]
-        return compare_models(champion, challenger, thresholds).to_dict()
+        return compare_models(*pair, thresholds).to_dict()
 
     return _JSON({"status": "success", "data": await _run(work)})
 
