@@ -263,7 +263,10 @@ def test_idle_tail_reads_only_a_short_window_behind_now(
     url = flightlog_module_server.url.replace("http://", "ws://") + "/loki/api/v1/tail"
     start = str(time.time_ns() - 120 * S)
     with connect(f"{url}?query=%7Bapp%3D%22tail-idle%22%7D&start={start}") as socket:
-        time.sleep(1.5)  # a few polls that find nothing
+        # A marker that arrives proves a poll ran and moved the cursor to just behind now.
+        marker = {"stream": {"app": "tail-idle"}, "values": [[str(time.time_ns()), "marker"]]}
+        assert http.post("/loki/api/v1/push", json={"streams": [marker]}).status_code == 204
+        assert _tail_lines_until(socket, "marker") == ["marker"]
         now = time.time_ns()
         values = [[str(now - 60 * S), "older than the window"], [str(now - 2 * S), "late"]]
         values.append([str(now), "live"])
@@ -280,12 +283,17 @@ def test_tail_polls_within_a_lower_tenant_entries_limit(flightlog_server_factory
         {"query_limits": {"defaults": {"max_entries_limit_per_query": 50}}}
     )
     url = server.url.replace("http://", "ws://") + "/loki/api/v1/tail"
-    with connect(f"{url}?query=%7Bapp%3D%22tail%22%7D&limit=10") as socket:
-        time.sleep(1.5)  # the first poll and some later ones
-        body = {"streams": [{"stream": {"app": "tail"}, "values": [[str(time.time_ns()), "x"]]}]}
-        with server.client() as client:
+    with (
+        connect(f"{url}?query=%7Bapp%3D%22tail%22%7D&limit=10") as socket,
+        server.client() as client,
+    ):
+        # "x" arrives in a later poll than "first": the poll that used to fail.
+        for line in ("first", "x"):
+            body = {
+                "streams": [{"stream": {"app": "tail"}, "values": [[str(time.time_ns()), line]]}]
+            }
             assert client.post("/loki/api/v1/push", json=body).status_code == 204
-        assert _tail_lines_until(socket, "x") == ["x"]
+            assert _tail_lines_until(socket, line) == [line]
 
 
 def test_tail_rejects_a_metric_query(flightlog_module_server: Any) -> None:

@@ -125,19 +125,28 @@ def test_models_page_by_keyboard_filters_and_reruns(page: Any, drift_server: Any
     page.wait_for_selector('tr[data-feature="country"]', state="detached", timeout=WAIT_MS)
     assert page.locator('tr[data-feature="age"]').count() == 1
     assert "drifted=1" in page.url
-    before = page.locator("section.model p.muted").inner_text()
     for _ in range(30):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.classList.contains('run-now')"):
             break
     else:
         raise AssertionError("Tab never reached the Run now button")
-    time.sleep(1.1)  # checked_at is shown to the second
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        "(before) => document.querySelector('section.model p.muted')?.innerText !== before",
-        arg=before,
-        timeout=WAIT_MS,
+    with (
+        page.expect_response(
+            lambda r: r.url.endswith("/api/v1/drift/checks") and r.request.method == "GET",
+            timeout=WAIT_MS,
+        ) as reloaded,
+        page.expect_response(
+            lambda r: (
+                r.url.endswith("/api/v1/drift/checks/churn/run") and r.request.method == "POST"
+            ),
+            timeout=WAIT_MS,
+        ) as ran,
+    ):
+        page.keyboard.press("Enter")
+    assert ran.value.status == 200 and reloaded.value.status == 200
+    page.locator('section.model[data-model="churn"] tr[data-feature="age"]').wait_for(
+        timeout=WAIT_MS
     )
     assert page.locator('tr[data-feature="age"] td.drift').inner_text() == "yes"
     assert page.inner_text("#error") == ""
