@@ -91,9 +91,20 @@ def test_default_text_templates_list_every_alert() -> None:
 
 
 def test_every_default_name_renders() -> None:
-    """All of Alertmanager's default.tmpl names that flightlog provides render without error."""
+    """Every default.tmpl name renders, to text unless Alertmanager defines it empty."""
+    # Empty {{ define }}s in Alertmanager's default.tmpl.
+    empty_in_alertmanager = {
+        "__description",
+        "slack.default.callbackid",
+        "slack.default.footer",
+        "slack.default.iconemoji",
+        "slack.default.iconurl",
+        "slack.default.pretext",
+    }
     for name in DEFAULT_TEMPLATE_NAMES:
-        render(f'{{{{ template "{name}" . }}}}', DATA)
+        text = render(f'{{{{ template "{name}" . }}}}', DATA)
+        assert "{{" not in text, name
+        assert bool(text.strip()) == (name not in empty_in_alertmanager), name
 
 
 @pytest.mark.parametrize(
