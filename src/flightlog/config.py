@@ -8,7 +8,8 @@ problem becomes one ``ConfigError`` naming the key path and the bad value, e.g.
 Sections owned here::
 
     data_dir: ./flightlog-data
-    server:  {host: 127.0.0.1, port: 3100, max_request_secs: 30, maintenance_interval_secs: 10}
+    server:  {host: 127.0.0.1, port: 3100, max_request_secs: 30, max_body_bytes: 16777216,
+              maintenance_interval_secs: 10}
     store:   {max_segment_bytes, max_segment_age_secs, out_of_order_window_secs, fsync,
               retention_period_secs: 30d, retention_rules: [{selector: '{level="debug"}',
               period_secs: 7d, tenant: optional}]}
@@ -157,6 +158,8 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     max_request_secs: float = 30.0
     """A request body not fully received within this many seconds gets HTTP 408."""
+    max_body_bytes: int = 16 * 1024 * 1024
+    """Bodies of everything but the push APIs (queries, rules, silences, ...) over this: 413."""
     maintenance_interval_secs: float = 10.0
     """How often the background job cuts segments and applies retention."""
 
@@ -194,6 +197,7 @@ class _Server(_Model):
     host: str = DEFAULT_HOST
     port: int = Field(DEFAULT_PORT, ge=0, le=65535)
     max_request_secs: Seconds = 30.0
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     maintenance_interval_secs: Seconds = 10.0
 
 

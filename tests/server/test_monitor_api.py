@@ -259,3 +259,38 @@ def test_cli_compare_models_reads_a_tenant_behind_auth(server: Any) -> None:
         "champion": PER_VERSION,
         "challenger": PER_VERSION,
     }
+
+
+def test_compare_from_scrapes_rejects_garbage_truncated_and_oversize_bodies(server: Any) -> None:
+    """Bad bodies on POST /api/v1/models/compare are a 400/413 with a message, never a 500."""
+    before, after = _scrape_pair(errors_of_challenger=100)
+    good = orjson.dumps(
+        {
+            "champion": "1",
+            "challenger": "2",
+            "model": "churn",
+            "metrics_before": before,
+            "metrics_after": after,
+        }
+    )
+    headers = {**_headers(A_READ, "a"), "Content-Type": "application/json"}
+    with server.client() as http:
+        garbage = http.post("/api/v1/models/compare", content=b"\x00\xffnot json", headers=headers)
+        truncated = http.post("/api/v1/models/compare", content=good[:-40], headers=headers)
+        wrong_type = http.post(
+            "/api/v1/models/compare",
+            content=orjson.dumps({**orjson.loads(good), "metrics_before": 7}),
+            headers=headers,
+        )
+        not_a_scrape = http.post(
+            "/api/v1/models/compare",
+            content=orjson.dumps({**orjson.loads(good), "metrics_before": "}{ nonsense"}),
+            headers=headers,
+        )
+        oversize = http.post(
+            "/api/v1/models/compare", content=b" " * (200 * 1024 * 1024), headers=headers
+        )
+    for response in (garbage, truncated, wrong_type, not_a_scrape):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]
+    assert oversize.status_code == 413, oversize.text

@@ -26,6 +26,7 @@ from flightlog.config import Config
 from flightlog.errors import FlightlogError
 from flightlog.ingest import Ingestor
 from flightlog.server.background import PeriodicTask
+from flightlog.server.body_limit import BodyLimit
 from flightlog.server.errors import install_error_handlers
 from flightlog.server.metrics import IngestMetrics, StoreCollector
 from flightlog.server.services import Services, StartupHook, StopFunction
@@ -169,6 +170,11 @@ def create_app(
     app.state.startup_error = None
     app.state.config = config
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=config.server.max_body_bytes,
+        max_secs=config.server.max_request_secs,
+    )
     for module in modules:
         app.include_router(module.router)
     return app
