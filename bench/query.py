@@ -177,6 +177,11 @@ def main() -> None:
     )
     parser.add_argument("--lines", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the pushed store in this folder and reuse it on the next run (profiling)",
+    )
     args = parser.parse_args()
 
     ndjson, raw, needle, first, last = generate(args.lines)
@@ -185,7 +190,9 @@ def main() -> None:
         f"data: {args.lines:,} lines, raw {raw.stat().st_size / 1e6:.0f} MB, gzip {gz.stat().st_size / 1e6:.0f} MB, needle {needle}"
     )
 
-    work = Path(tempfile.mkdtemp(prefix="flightlog-bench-query-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="flightlog-bench-query-"))
+    work.mkdir(parents=True, exist_ok=True)
+    reuse = (work / "pushed").exists()
     config = work / "flightlog.yaml"
     config.write_text(
         "limits:\n  defaults:\n    max_request_bytes: 67108864\n    ingestion_rate_bytes_per_sec: 10000000000\n"
@@ -195,12 +202,17 @@ def main() -> None:
     server = Server(work / "data", config)
     try:
         server.start()
-        push_secs = push(server.url, ndjson)
-        print(
-            f"pushed in {push_secs:.1f} s ({args.lines / push_secs:,.0f} lines/s); restarting to flush the head to segments"
-        )
-        server.stop()
-        server.start()
+        if reuse:
+            print(f"reusing the store in {work}")
+        else:
+            push_secs = push(server.url, ndjson)
+            print(
+                f"pushed in {push_secs:.1f} s ({args.lines / push_secs:,.0f} lines/s); restarting to flush the head to segments"
+            )
+            server.stop()
+            server.start()
+            if args.keep:
+                (work / "pushed").touch()
         client = httpx.Client(base_url=server.url, timeout=600)
 
         def query_range(query: str, start: int, end: int, step: str, limit: int = 100) -> dict:
@@ -306,7 +318,8 @@ def main() -> None:
         client.close()
     finally:
         server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -101,19 +101,3 @@ def test_blooms_load_from_the_catalog_after_reopen(tmp_path) -> None:
         with Store.open(config, read_only=read_only) as store:
             kept = store.scan_sources(["t"], [], 0, 100, needles=[traces[2]]).segment_paths
             assert [p.name[:20] for p in kept] == [f"{2:020d}"]
-
-
-def test_bloom_cache_is_bounded() -> None:
-    """The cache drops least recently used blooms beyond its byte budget."""
-    from flightlog.store._bloom import BloomCache
-
-    loads: list[int] = []
-
-    def load(segment_id: int) -> bytes:
-        loads.append(segment_id)
-        return bytes(100)
-
-    cache = BloomCache(load, max_bytes=250)
-    for segment_id in (1, 2, 1, 3, 1, 2):
-        assert cache.get(segment_id) == bytes(100)
-    assert loads == [1, 2, 3, 2]

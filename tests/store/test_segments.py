@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from storekit import FakeClock, batch, push, rows
@@ -64,7 +65,7 @@ def test_flush_writes_one_segment_per_tenant_and_removes_wal(
 
 
 def test_segment_schema_and_order(store: Store, store_config: StoreConfig) -> None:
-    """Segments have the documented schema, sorted by (stream_id, ts), zstd."""
+    """Segments have the documented schema (entry columns + block), sorted by (stream_id, ts), zstd."""
     push(
         store,
         "t",
@@ -74,7 +75,9 @@ def test_segment_schema_and_order(store: Store, store_config: StoreConfig) -> No
     store.flush()
     (path,) = _segments(store_config)
     table = pq.read_table(path)
-    assert table.schema.equals(ENTRY_SCHEMA)
+    assert table.select(ENTRY_SCHEMA.names).schema.equals(ENTRY_SCHEMA)
+    assert table.column_names == [*ENTRY_SCHEMA.names, "block"]
+    assert table["block"].type == pa.int64() and len(set(table["block"].to_pylist())) == 1
     keys = list(zip(table["stream_id"].to_pylist(), table["ts"].to_pylist(), strict=True))
     assert keys == sorted(keys)
     metadata = pq.ParquetFile(path).metadata
@@ -95,6 +98,7 @@ def test_segments_readable_by_duckdb(store: Store, store_config: StoreConfig) ->
         "ts": "BIGINT",
         "line": "VARCHAR",
         "metadata": "MAP(VARCHAR, VARCHAR)",
+        "block": "BIGINT",
     }
     found = con.execute(
         f"SELECT line FROM read_parquet('{path}') WHERE metadata['trace_id'] = 'abc'"

@@ -12,13 +12,11 @@ indexing all of them. Built with numpy over the raw Arrow buffers, in chunks.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["NGRAM", "STRIDE", "BloomCache", "build_bloom", "might_contain"]
+__all__ = ["NGRAM", "STRIDE", "build_bloom", "might_contain"]
 
 NGRAM = 6
 STRIDE = 2
@@ -98,38 +96,3 @@ def might_contain(bloom: bytes, needles: Sequence[str]) -> bool:
         if not any(present[residue::STRIDE].all() for residue in range(STRIDE)):
             return False
     return True
-
-
-class BloomCache:
-    """Recently used segment blooms, loaded on demand, bounded in bytes (LRU).
-
-    Blooms of every segment together can be large (about 1/25 of the data on disk), so
-    only those that needle searches touch are kept in memory.
-    """
-
-    def __init__(self, load: Callable[[int], bytes], max_bytes: int = 64 * 1024 * 1024) -> None:
-        self._load = load
-        self._max_bytes = max_bytes
-        self._blooms: OrderedDict[int, bytes] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, segment_id: int) -> bytes:
-        with self._lock:
-            bloom = self._blooms.get(segment_id)
-            if bloom is not None:
-                self._blooms.move_to_end(segment_id)
-                return bloom
-        bloom = self._load(segment_id)
-        self.put(segment_id, bloom)
-        return bloom
-
-    def put(self, segment_id: int, bloom: bytes) -> None:
-        with self._lock:
-            old = self._blooms.pop(segment_id, None)
-            self._bytes -= len(old) if old is not None else 0
-            self._blooms[segment_id] = bloom
-            self._bytes += len(bloom)
-            while self._bytes > self._max_bytes and len(self._blooms) > 1:
-                _, dropped = self._blooms.popitem(last=False)
-                self._bytes -= len(dropped)

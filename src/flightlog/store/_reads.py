@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -17,8 +18,9 @@ from flightlog.model import Direction, LabelMatcher
 
 from ._bloom import might_contain
 from ._head import StreamState, filter_table
-from ._segment import SegmentMeta, read_segment
+from ._segment import ROW_GROUP_ROWS, SegmentMeta, read_segment
 from ._values import ENTRY_SCHEMA, IndexStats, ScanSources, StreamInfo
+from ._words import WordIndex
 
 __all__ = ["TenantSnapshot", "matching_streams", "scan", "select_rows", "stats_of"]
 
@@ -63,6 +65,21 @@ def _segment_candidates(
     return result
 
 
+def _stream_groups(seg: SegmentMeta, ids: Mapping[int, object]) -> np.ndarray:
+    """Row groups of ``seg`` holding rows of the streams ``ids`` (rows are sorted by
+    stream id, so each stream is one run of rows)."""
+    groups = []
+    offset = 0
+    for sid in sorted(seg.streams):
+        rows = seg.streams[sid].rows
+        if sid in ids and rows:
+            groups.append(
+                np.arange(offset // ROW_GROUP_ROWS, (offset + rows - 1) // ROW_GROUP_ROWS + 1)
+            )
+        offset += rows
+    return np.unique(np.concatenate(groups)) if groups else np.empty(0, np.int64)
+
+
 def scan(
     data_dir: Path,
     snapshots: Sequence[TenantSnapshot],
@@ -71,9 +88,11 @@ def scan(
     end_ns: int,
     needles: Sequence[str],
     bloom_of: Callable[[SegmentMeta], bytes],
+    words_of: Callable[[SegmentMeta], WordIndex | None],
 ) -> ScanSources:
     streams: dict[int, dict[str, str]] = {}
     paths: list[Path] = []
+    blocks: dict[Path, tuple[int, ...]] = {}
     heads: list[pa.Table] = []
     all_selected = True
     for snapshot in snapshots:
@@ -82,11 +101,21 @@ def scan(
             continue
         streams.update(ids)
         for seg in _segment_candidates(snapshot, ids, start_ns, end_ns):
+            path = data_dir / seg.path
             if needles:
                 bloom = bloom_of(seg)
                 if bloom and not might_contain(bloom, needles):
                     continue
-            paths.append(data_dir / seg.path)
+                index = words_of(seg)
+                groups = None if index is None else index.candidate_groups(needles)
+                if groups is not None and index is not None:
+                    streams_groups = _stream_groups(seg, ids)
+                    kept = np.intersect1d(groups, streams_groups)
+                    if not len(kept):
+                        continue
+                    if len(kept) < len(streams_groups):  # else the stream filter does it all
+                        blocks[path] = tuple(index.block_base + int(g) for g in kept)
+            paths.append(path)
             all_selected = (
                 all_selected
                 and start_ns <= seg.min_ts
@@ -103,6 +132,7 @@ def scan(
         streams=streams,
         stream_ids=tuple(sorted(streams)),
         segments_all_selected=bool(paths) and all_selected,
+        segment_blocks=blocks,
     )
 
 

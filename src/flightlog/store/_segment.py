@@ -20,6 +20,7 @@ from flightlog.errors import CorruptionError
 from ._bloom import build_bloom
 from ._values import ENTRY_SCHEMA
 from ._wal import fsync_dir
+from ._words import BLOCK_BASE_KEY, WORDS_KEY, build_word_index
 
 __all__ = [
     "ROW_GROUP_ROWS",
@@ -39,6 +40,9 @@ __all__ = [
 ROW_GROUP_ROWS = 4_096
 ZSTD_LEVEL = 8  # same size as 9 on gen_logs data for ~10% less CPU; 6 is 2.4% bigger
 BLOOM_SHARE = 25  # a bloom takes at most ~1/25 of its segment's bytes (see _bloom)
+WORDS_SHARE = 200  # a word index over 1/200 of the line bytes is dropped (see _words)
+_MIN_WORDS_BUDGET = 64 * 1024
+BLOCK_COLUMN = "block"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,15 +139,22 @@ def write_segment(
     name = segment_name(min_ts, max_ts)
     final = folder / name
     tmp = folder / (name + ".tmp")
+    line_bytes = int(pc.sum(pc.binary_length(table["line"])).as_py() or 0)
     pq.write_table(
-        table,
+        _with_blocks(table, line_bytes),
         tmp,
         row_group_size=ROW_GROUP_ROWS,
         compression="zstd",
         compression_level=ZSTD_LEVEL,
-        use_dictionary=["stream_id", "metadata.key_value.key", "metadata.key_value.value"],
+        use_dictionary=[
+            "stream_id",
+            BLOCK_COLUMN,
+            "metadata.key_value.key",
+            "metadata.key_value.value",
+        ],
         column_encoding={"ts": "DELTA_BINARY_PACKED"},
-        write_statistics=True,
+        # Min/max of lines prune nothing and made most of the footer.
+        write_statistics=["stream_id", "ts", BLOCK_COLUMN],
         write_page_checksum=True,
     )
     if fsync:
@@ -164,11 +175,23 @@ def write_segment(
         max_ts=max_ts,
         rows=table.num_rows,
         bytes=size,
-        line_bytes=int(pc.sum(pc.binary_length(table["line"])).as_py() or 0),
+        line_bytes=line_bytes,
         created_ns=created_ns,
         streams=_stream_spans(table),
         bloom=bloom,
     )
+
+
+def _with_blocks(table: pa.Table, line_bytes: int) -> pa.Table:
+    """The table plus its ``block`` column and word index (footer metadata, see _words)."""
+    base = secrets.randbits(46) << 16  # int64 block ids, distinct across segments
+    groups = np.arange(table.num_rows, dtype=np.int64) // ROW_GROUP_ROWS
+    words = build_word_index(table["line"], ROW_GROUP_ROWS)
+    metadata = {BLOCK_BASE_KEY: str(base).encode()}
+    if len(words) <= max(_MIN_WORDS_BUDGET, line_bytes // WORDS_SHARE):
+        metadata[WORDS_KEY] = words
+    table = table.append_column(pa.field(BLOCK_COLUMN, pa.int64(), nullable=False), [groups + base])
+    return table.replace_schema_metadata(metadata)
 
 
 def read_segment(

@@ -23,7 +23,7 @@ from flightlog.errors import StoreError
 from flightlog.model import Direction, LabelMatcher, Labels, PushRequest, StreamBatch
 
 from . import _maintenance
-from ._bloom import BloomCache
+from ._cache import SegmentCache
 from ._catalog import Catalog
 from ._config import StoreConfig
 from ._fingerprint import stream_fingerprint
@@ -40,12 +40,17 @@ from ._values import (
 )
 from ._wal import WalFile, WalWriter, encode_payload, fsync_dir, list_wal_files, read_wal_file
 from ._window import check_window, keep_accepted
+from ._words import WordIndex, read_word_index
 
 __all__ = ["Store"]
 
 _MAX_SAMPLES = 5
 _READ_ATTEMPTS = 3
 _NS = 1_000_000_000
+
+
+def _words_size(index: WordIndex | None) -> int:
+    return 64 if index is None else index.nbytes
 
 
 class Store:
@@ -69,7 +74,8 @@ class Store:
         self._catalog: Catalog | None = None
         self._catalog_version = -1
         self._refresh_lock = threading.Lock()
-        self._blooms = BloomCache(self._load_bloom)
+        self._blooms: SegmentCache[bytes] = SegmentCache(self._load_bloom, len)
+        self._words: SegmentCache[WordIndex | None] = SegmentCache(self._load_words, _words_size)
         self._closed = False
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -135,9 +141,12 @@ class Store:
             self._lock_fd = None
             raise
 
-    def _load_bloom(self, segment_id: int) -> bytes:
+    def _load_bloom(self, segment: SegmentMeta) -> bytes:
         assert self._catalog is not None
-        return self._catalog.load_bloom(segment_id)
+        return self._catalog.load_bloom(segment.id)
+
+    def _load_words(self, segment: SegmentMeta) -> WordIndex | None:
+        return read_word_index(self.config.data_dir / segment.path)
 
     def _refresh_from_catalog(self) -> None:
         assert self._catalog is not None
@@ -479,7 +488,8 @@ class Store:
             start_ns,
             end_ns,
             needles,
-            lambda seg: self._blooms.get(seg.id),
+            self._blooms.get,
+            self._words.get,
         )
 
     def select(

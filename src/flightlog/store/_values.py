@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -85,6 +85,9 @@ class ScanSources:
     """Every row of every listed segment is of a selected stream and inside the range, so
     the engine may skip the stream and time predicates on segments (a selector such as
     ``{service=~".+"}`` over whole segments saves evaluating them on every row)."""
+    segment_blocks: Mapping[Path, tuple[int, ...]] = field(default_factory=dict)
+    """Segments of which only some row groups can hold the needles (by their word index):
+    the ``block`` values of those row groups. A path not here is read whole."""
 
 
 @dataclass(frozen=True)
