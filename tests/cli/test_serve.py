@@ -45,3 +45,34 @@ def test_serve_prints_its_address_first(flightlog_server):
     result = _serve("--data-dir", str(flightlog_server.data_dir), "--port", "0")
     assert result.returncode != 0, "a second server on the same data dir must not start"
     assert "in use by another flightlog process" in result.stderr
+
+
+def test_listening_socket_gives_connections_tcp_nodelay() -> None:
+    """Accepted connections have TCP_NODELAY: a keep-alive response is not held back
+    waiting for the client's delayed ACK (which made every API call take ~40 ms)."""
+    import asyncio
+    import socket
+
+    from flightlog.cli.serve import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    seen: dict[str, int] = {}
+
+    async def connect_once() -> None:
+        accepted = asyncio.Event()
+
+        class Record(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                conn = transport.get_extra_info("socket")
+                seen["nodelay"] = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                accepted.set()
+
+        server = await asyncio.get_running_loop().create_server(Record, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        await asyncio.wait_for(accepted.wait(), 10)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(connect_once())
+    assert seen["nodelay"] != 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,6 @@ def serve(
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Run the log server: Loki-compatible push and query API, UI, alerting."""
-    import socket
     import sys
 
     import uvicorn
@@ -58,18 +58,14 @@ def serve(
     bind_host = host or settings.server.host
     bind_port = settings.server.port if port is None else port
     family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((bind_host, bind_port))
+        sock = listening_socket(bind_host, bind_port)
     except OSError as exc:
         typer.echo(
             f"error: cannot listen on {bind_host}:{bind_port}: {exc.strerror}; pick another --port",
             err=True,
         )
         raise typer.Exit(2) from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
     actual_port = sock.getsockname()[1]
     shown_host = f"[{bind_host}]" if family == socket.AF_INET6 else bind_host
     print(
@@ -118,6 +114,23 @@ def serve(
         else:
             typer.echo("error: flightlog failed to start (see the message above)", err=True)
         sys.exit(1)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket whose accepted connections get TCP_NODELAY."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+    # and without it every keep-alive response waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 class _QuietStartupFailure:

@@ -388,6 +388,10 @@ class Store:
                 self._segments.setdefault(tenant, []).append(added)
                 head.flushing = []
                 self._flushed[tenant] = max(self._flushed.get(tenant, 0), seq)
+            del table
+            # The head's and the cut's buffers are free now: hand them back to the OS
+            # rather than let the allocator keep them (the next cut adds its own).
+            pa.default_memory_pool().release_unused()
             written += 1
         self._drop_covered_wal_files()
         return written

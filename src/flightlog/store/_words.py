@@ -48,6 +48,7 @@ BLOCK_BASE_KEY = b"flightlog.block_base"
 MIN_LETTERS = 4
 _RUNS = re.compile(r"[A-Za-z]+")
 _NOT_HEX = re.compile(r"[G-Zg-z]")
+_CHUNK_GROUPS = 8
 _SCHEMA = pa.schema([("word", pa.string()), ("groups", pa.list_(pa.uint32()))])
 
 _DATABASE: duckdb.DuckDBPyConnection | None = None
@@ -58,32 +59,41 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     global _DATABASE
     with _DATABASE_LOCK:
         if _DATABASE is None:
-            _DATABASE = duckdb.connect(":memory:")
+            # Small: a segment cut runs beside ingestion, and the server's memory is bounded.
+            _DATABASE = duckdb.connect(":memory:", config={"memory_limit": "128MB"})
         return _DATABASE.cursor()
 
 
 def build_word_index(lines: pa.ChunkedArray | pa.Array, rows_per_group: int) -> bytes:
     """The serialized index of ``lines`` (in file order) for groups of ``rows_per_group``."""
-    rows = len(lines)
-    table = pa.table(
-        {
-            "line": lines,
-            "g": pa.array(np.arange(rows, dtype=np.uint32) // np.uint32(rows_per_group)),
-        }
-    )
     cursor = _cursor()
+    pairs = []
+    chunk_rows = _CHUNK_GROUPS * rows_per_group
     try:
-        cursor.register("segment_lines", table)
-        # DISTINCT before grouping: a word is in a row group once, however often it repeats.
+        # Chunks of row groups keep DuckDB's hash tables small (server memory is bounded).
+        for first in range(0, len(lines), chunk_rows):
+            piece = lines.slice(first, chunk_rows)
+            groups = np.arange(first, first + len(piece), dtype=np.uint32) // np.uint32(
+                rows_per_group
+            )
+            cursor.register("segment_lines", pa.table({"line": piece, "g": groups}))
+            # DISTINCT: a word is in a row group once, however often it repeats there.
+            pairs.append(
+                cursor.sql(
+                    f"""
+                    SELECT DISTINCT word, g FROM (
+                        SELECT unnest(regexp_extract_all(line, '[A-Za-z]{{{MIN_LETTERS},}}'))
+                            AS word, g
+                        FROM segment_lines
+                    ) WHERE regexp_matches(word, '[G-Zg-z]')
+                    """
+                ).to_arrow_table()
+            )
+            cursor.unregister("segment_lines")
+        all_pairs = pa.concat_tables(pairs) if pairs else pa.table({"word": [], "g": []})
+        cursor.register("word_pairs", all_pairs)
         result = cursor.sql(
-            f"""
-            SELECT word, list(g ORDER BY g) AS groups FROM (
-                SELECT DISTINCT word, g FROM (
-                    SELECT unnest(regexp_extract_all(line, '[A-Za-z]{{{MIN_LETTERS},}}')) AS word, g
-                    FROM segment_lines
-                ) WHERE regexp_matches(word, '[G-Zg-z]')
-            ) GROUP BY word ORDER BY word
-            """
+            "SELECT word, list(g ORDER BY g) AS groups FROM word_pairs GROUP BY word ORDER BY word"
         ).to_arrow_table()
     finally:
         cursor.close()
