@@ -12,14 +12,18 @@
 ``RunWriter`` thread does the rest (see ``run_writer``). The deque holds at most
 ``max_queued_records`` records (about 0.5 KB each with 5 metrics): if the writer cannot
 keep up (a stuck disk), the oldest are dropped, counted and reported, and the training
-loop never waits. Every other call builds its record at once, queues it for the files
-and also logs it through the stdlib logger ``flightlog.run.<name>`` so that
+loop never waits. Every other call builds its record at once (``run_records``), queues it
+for the files and also logs it through the stdlib logger ``flightlog.run.<name>`` so that
 ``flightlog.configure()``'s console sees it. Shipping does not depend on that echo: the
 writer ships every ``<name>_metrics.jsonl`` record itself (batches, config, validations,
 status, errors), whatever the stdlib level, and the echo of such a record is not shipped
 again. While the run is entered, ``run_id`` is bound in the log context
 (``flightlog.bind``). ``<name>_summary.json`` is written when the run ends, also when it
-dies of an exception.
+dies of an exception (``run_summary``).
+
+This module holds the ``Run`` class (its state and lifecycle); what each record looks
+like is in ``run_records``, the best-so-far rule in ``best_metric``, SIGTERM handling in
+``preemption`` and the status constants in ``run_status`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -28,43 +32,44 @@ import atexit
 import datetime as dt
 import logging
 import os
-import platform
 import secrets
-import signal
-import socket
 import sys
-import threading
-import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import orjson
-
+from flightlog.sdk.best_metric import improves, monitored_metric
 from flightlog.sdk.clock import Clock, SystemClock
 from flightlog.sdk.configure import active_configuration
 from flightlog.sdk.context import _context, bind
-from flightlog.sdk.formatter import (
-    SHIPPED_ATTR,
-    STANDARD_ATTRS,
-    _default,
-    exception_event,
-    format_ts_ns,
-)
+from flightlog.sdk.formatter import SHIPPED_ATTR, STANDARD_ATTRS, format_ts_ns
 from flightlog.sdk.model_info import describe_model
-from flightlog.sdk.processors import LevelFilter, Processor, Redactor, Sampler, run_processors
+from flightlog.sdk.preemption import install_sigterm_handler
+from flightlog.sdk.processors import LevelFilter, Processor, Redactor, Sampler
 from flightlog.sdk.progress import Progress, ProgressTracker
 from flightlog.sdk.rotating import RotationPolicy
-from flightlog.sdk.run_writer import (
-    DEFAULT_MAX_QUEUED_RECORDS,
-    ERRORS,
-    MAIN,
-    METRICS,
-    TRAINING,
-    RunWriter,
+from flightlog.sdk.run_records import (
+    RunRecord,
+    epoch_end_record,
+    epoch_start_record,
+    error_record,
+    hyperparameters_record,
+    metrics_record,
+    model_record,
+    operation_end_record,
+    operation_start_record,
+    performance_record,
+    progress_records,
+    run_end_record,
+    run_start_record,
+    system_record,
+    validation_record,
 )
+from flightlog.sdk.run_status import RunStatus
+from flightlog.sdk.run_summary import write_summary
+from flightlog.sdk.run_writer import DEFAULT_MAX_QUEUED_RECORDS, METRICS, RunWriter
 from flightlog.sdk.shipper import event_to_entry
 from flightlog.sdk.system_metrics import SystemMonitor, sample_system_metrics
 
@@ -73,25 +78,9 @@ __all__ = ["Run", "RunStatus"]
 _WAKE_MASK = 4096 - 1
 
 
-class RunStatus:
-    """Completion status written to the summary."""
-
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-    ABORTED = "aborted"  # the process exited without the run being finished
-    TERMINATED = "terminated"  # SIGTERM (a scheduler's preemption), with handle_sigterm=True
-
-
 def _new_run_id(name: str, now_ns: int) -> str:
     stamp = dt.datetime.fromtimestamp(now_ns / 1e9, dt.UTC).strftime("%Y%m%dT%H%M%S")
     return f"{name}-{stamp}-{secrets.token_hex(3)}"
-
-
-def _lower_better(metric: str) -> bool:
-    lowered = metric.lower()
-    return any(word in lowered for word in ("loss", "error", "perplexity", "mse", "mae", "rmse"))
 
 
 class Run:
@@ -199,16 +188,7 @@ class Run:
         self._open = True
         self._writer.start()
         atexit.register(self._at_exit)
-        self._emit(
-            "run_start",
-            f"run {self.name} started (run_id={self.run_id})",
-            MAIN | TRAINING | METRICS,
-            run_name=self.name,
-            config=self.config,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            python=platform.python_version(),
-        )
+        self._emit_record(run_start_record(self.name, self.run_id, self.config))
         # The files show the run at once, even if the process dies before the first flush.
         self._writer.drain()
         if self._interval is not None:
@@ -219,21 +199,7 @@ class Run:
 
     def _install_sigterm_handler(self) -> None:
         """On SIGTERM (SLURM/Kubernetes preemption) write the summary, then die of the signal."""
-        if threading.current_thread() is not threading.main_thread():
-            return  # signal handlers can only be set from the main thread
-        previous = signal.getsignal(signal.SIGTERM)
-        if previous == signal.SIG_IGN:
-            return
-
-        def on_sigterm(signum: int, frame: Any) -> None:
-            self.finish(RunStatus.TERMINATED)
-            signal.signal(signal.SIGTERM, previous)
-            if callable(previous):
-                previous(signum, frame)
-            else:
-                os.kill(os.getpid(), signum)  # default action: exit with the signal's status
-
-        signal.signal(signal.SIGTERM, on_sigterm)
+        install_sigterm_handler(lambda: self.finish(RunStatus.TERMINATED))
 
     def __enter__(self) -> Run:
         self._context_token = bind(run_id=self.run_id)
@@ -280,27 +246,18 @@ class Run:
             self._system.stop()
         self.status = status
         self._ended_ns = self.clock.time_ns()
-        level = "INFO" if status == RunStatus.COMPLETED else "ERROR"
-        self._emit(
-            "run_end",
-            f"run {self.name} {status} after {self._duration_secs():.1f}s",
-            MAIN | TRAINING | METRICS,
-            level=level,
-            status=status,
-            final_metrics=self.final_metrics,
+        self._emit_record(
+            run_end_record(
+                self.name,
+                status,
+                status == RunStatus.COMPLETED,
+                self._duration_secs(),
+                self.final_metrics,
+            )
         )
         self._open = False
         self._writer.close()
-        summary = self.summary()
-        redacted = run_processors(self._redactors, summary, {})
-        summary = redacted if redacted is not None else summary
-        tmp = self.summary_path.with_suffix(".json.tmp")
-        tmp.write_bytes(
-            orjson.dumps(
-                summary, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-            )
-        )
-        os.replace(tmp, self.summary_path)
+        summary = write_summary(self.summary_path, self.summary(), self._redactors)
         atexit.unregister(self._at_exit)
         if self._console is not None:
             self.logger.removeHandler(self._console)
@@ -345,6 +302,17 @@ class Run:
             self.logger.log(level_no, msg, extra=extra)
         return record
 
+    def _emit_record(self, record: RunRecord) -> dict[str, Any]:
+        """``_emit`` for a record built by ``run_records``."""
+        return self._emit(
+            record.event,
+            record.msg,
+            record.targets,
+            record.level,
+            record.echo_level,
+            **record.fields,
+        )
+
     def log_batch(self, step: int | None = None, epoch: int | None = None, **metrics: Any) -> None:
         """Record one training step's metrics (hot path: one deque append)."""
         queue = self._queue
@@ -379,95 +347,43 @@ class Run:
         event: str = "metrics",
     ) -> None:
         """Record named metrics of any split (``"val"``, ``"test"``, ...) as one record."""
-        self._emit(
-            event,
-            f"{split} metrics " + " ".join(f"{k}={v}" for k, v in metrics.items()),
-            TRAINING | METRICS,
-            split=split,
-            step=step,
-            epoch=epoch,
-            metrics=dict(metrics),
-        )
+        self._emit_record(metrics_record(metrics, split, step, epoch, event))
 
     def log_validation(
         self, epoch: int, metrics: Mapping[str, Any], is_best: bool | None = None
     ) -> bool:
         """Record validation results; tracks the best so far (by ``monitor``, else loss/accuracy)."""
         self.validations += 1
-        metric = self.monitor or next(
-            (m for m in ("loss", "accuracy", "acc") if m in metrics), None
-        )
+        metric = monitored_metric(self.monitor, metrics)
         if is_best is None and metric is not None and metric in metrics:
-            value = metrics[metric]
             best_value = None if self.best is None else self.best["metrics"].get(metric)
-            if best_value is None:
-                is_best = True
-            else:
-                is_best = value < best_value if _lower_better(metric) else value > best_value
+            is_best = improves(metric, metrics[metric], best_value)
         is_best = bool(is_best)
         if is_best:
             self.best = {"epoch": epoch, "metrics": dict(metrics), "metric": metric}
-        text = " ".join(
-            f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-        )
-        targets = TRAINING | METRICS | (MAIN if is_best else 0)
-        self._emit(
-            "validation",
-            f"validation epoch {epoch}: {text}" + (" (best so far)" if is_best else ""),
-            targets,
-            split="val",
-            epoch=epoch,
-            metrics=dict(metrics),
-            is_best=is_best,
-        )
+        self._emit_record(validation_record(epoch, metrics, is_best))
         return is_best
 
     def log_hyperparameters(self, params: Mapping[str, Any]) -> None:
         self.hyperparameters.update(params)
-        self._emit(
-            "hyperparameters",
-            "hyperparameters " + orjson.dumps(dict(params), default=_default).decode(),
-            MAIN | METRICS,
-            params=dict(params),
-        )
+        self._emit_record(hyperparameters_record(params))
 
     def log_model_info(self, model: Any, **extra: Any) -> dict[str, Any]:
         info = {**describe_model(model), **extra}
         self.model_info = info
-        counts = (
-            f", {info['total_params']:,} parameters ({info['trainable_params']:,} trainable)"
-            if "total_params" in info
-            else ""
-        )
-        self._emit("model", f"model {info['class']}{counts}", MAIN | METRICS, model=info)
+        self._emit_record(model_record(info))
         return info
 
     def start_epoch(self, epoch: int, total_epochs: int | None = None) -> None:
         self.epochs_started += 1
         self._epoch_started[epoch] = self.clock.monotonic()
-        of = f"/{total_epochs}" if total_epochs else ""
-        self._emit(
-            "epoch_start",
-            f"epoch {epoch}{of} started",
-            MAIN | TRAINING,
-            epoch=epoch,
-            total_epochs=total_epochs,
-        )
+        self._emit_record(epoch_start_record(epoch, total_epochs))
 
     def end_epoch(self, epoch: int, metrics: Mapping[str, Any] | None = None) -> None:
         self.epochs_completed += 1
         started = self._epoch_started.pop(epoch, None)
         duration = self.clock.monotonic() - started if started is not None else None
-        took = f" in {duration:.2f}s" if duration is not None else ""
-        self._emit(
-            "epoch_end",
-            f"epoch {epoch} finished{took}",
-            MAIN | TRAINING | METRICS,
-            split="epoch",
-            epoch=epoch,
-            duration_secs=duration,
-            metrics=dict(metrics or {}),
-        )
+        self._emit_record(epoch_end_record(epoch, duration, metrics))
 
     def log_error(
         self,
@@ -487,65 +403,25 @@ class Run:
                 error._flightlog_logged = self.run_id  # type: ignore[attr-defined]
             except AttributeError:  # exceptions with __slots__ cannot be marked
                 pass
-        where = f" in {operation}" if operation else ""
-        return self._emit(
-            "error",
-            f"{kind}{where}: {error}",
-            MAIN | ERRORS | METRICS,
-            level=severity.upper(),
-            operation=operation,
-            error_type=kind,
-            error_message=str(error),
-            exception=exception_event(type(error), error, error.__traceback__),
-            traceback="".join(
-                traceback.format_exception(type(error), error, error.__traceback__)
-            ).rstrip(),
-            context=dict(context or {}),
-            repeated=repeated,
-        )
+        return self._emit_record(error_record(error, operation, context, severity, repeated))
 
     @contextmanager
     def operation(self, name: str, **context: Any) -> Iterator[None]:
         """Time a named operation; log start, end and duration; record (and re-raise) errors."""
-        self._emit("operation_start", f"{name} started", MAIN, operation=name)
+        self._emit_record(operation_start_record(name))
         started = self.clock.monotonic()
         try:
             yield
         except BaseException as exc:
             duration = self.clock.monotonic() - started
             self.log_error(exc, operation=name, context={**context, "duration_secs": duration})
-            self._emit(
-                "operation_end",
-                f"{name} failed after {duration:.3f}s",
-                MAIN | METRICS,
-                level="ERROR",
-                operation=name,
-                duration_secs=duration,
-                status="failed",
-            )
+            self._emit_record(operation_end_record(name, duration, failed=True))
             raise
         duration = self.clock.monotonic() - started
-        self._emit(
-            "operation_end",
-            f"{name} finished in {duration:.3f}s",
-            MAIN | METRICS,
-            operation=name,
-            duration_secs=duration,
-            status="ok",
-        )
+        self._emit_record(operation_end_record(name, duration, failed=False))
 
     def log_performance(self, batch_time: float, data_time: float | None = None) -> None:
-        metrics = {"batch_time": batch_time} | (
-            {"data_time": data_time} if data_time is not None else {}
-        )
-        self._emit(
-            "performance",
-            "performance " + " ".join(f"{k}={v:.4f}s" for k, v in metrics.items()),
-            METRICS,
-            level="INFO",
-            split="perf",
-            metrics=metrics,
-        )
+        self._emit_record(performance_record(batch_time, data_time))
 
     def log_system_metrics(self) -> dict[str, float]:
         """Sample memory/CPU/GPU once now and record it."""
@@ -554,8 +430,7 @@ class Run:
         return sample
 
     def _system_sample(self, sample: Mapping[str, float]) -> None:
-        text = f"memory rss={sample.get('process_rss_gb', 0):.2f}GB cpu={sample.get('cpu_pct', 0):.0f}%"
-        self._emit("system", text, METRICS, level="INFO", split="system", metrics=dict(sample))
+        self._emit_record(system_record(sample))
 
     def progress(self, epoch: int, batch: int, total_batches: int, total_epochs: int) -> Progress:
         """Update progress; logs each 10 % of an epoch and the 25/50/75/90/100 % milestones."""
@@ -563,42 +438,8 @@ class Run:
         state = self._progress.update(
             epoch, batch, total_batches, total_epochs, self.clock.monotonic()
         )
-        step_pct = 10.0
-        crossed = (
-            previous is None
-            or previous.epoch != epoch
-            or int(state.epoch_pct // step_pct) != int(previous.epoch_pct // step_pct)
-        )
-        eta = (
-            f", ETA {dt.timedelta(seconds=round(state.eta_secs))}"
-            if state.eta_secs is not None
-            else ""
-        )
-        rate = f", {state.batches_per_sec:.1f} batches/s" if state.batches_per_sec else ""
-        if crossed:
-            self._emit(
-                "progress",
-                f"epoch {epoch}/{total_epochs} {state.epoch_pct:.0f}% | overall {state.overall_pct:.1f}%{rate}{eta}",
-                TRAINING,
-                echo_level="DEBUG",
-                epoch=epoch,
-                batch=batch,
-                epoch_pct=state.epoch_pct,
-                overall_pct=state.overall_pct,
-                batches_per_sec=state.batches_per_sec,
-                eta_secs=state.eta_secs,
-            )
-        for milestone in state.new_milestones:
-            self._emit(
-                "milestone",
-                f"milestone: {milestone}% of training done{eta}",
-                MAIN | TRAINING | METRICS,
-                milestone_pct=milestone,
-                epoch=epoch,
-                batch=batch,
-                batches_per_sec=state.batches_per_sec,
-                eta_secs=state.eta_secs,
-            )
+        for record in progress_records(previous, state, epoch, batch, total_epochs):
+            self._emit_record(record)
         return state
 
     # -- summary -----------------------------------------------------------------------
