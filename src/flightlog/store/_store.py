@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from . import _maintenance
 from ._cache import SegmentCache
 from ._catalog import Catalog
 from ._config import StoreConfig
+from ._cut import cut_heads, drop_covered_wal_files
 from ._fingerprint import stream_fingerprint
 from ._head import StreamState, TenantHead, batch_of_streams
 from ._reads import TenantSnapshot, matching_streams, scan, select_rows, stats_of, stream_infos
@@ -38,7 +38,7 @@ from ._values import (
     StoreFigures,
     StreamInfo,
 )
-from ._wal import WalFile, WalWriter, encode_payload, fsync_dir, list_wal_files, read_wal_file
+from ._wal import WalFile, WalWriter, encode_payload, list_wal_files, read_wal_file
 from ._window import check_window, keep_accepted
 from ._words import WordIndex, read_word_index
 
@@ -194,7 +194,7 @@ class Store:
         self._next_seq = last_seq + 1
         self._wal = WalWriter(wal_dir, fsync=self.config.fsync)
         self._wal.closed_files.extend(closed)
-        self._drop_covered_wal_files()
+        drop_covered_wal_files(self)
 
     def close(self) -> None:
         """Release files and the data-dir lock; the head stays in the WAL (no flush)."""
@@ -353,66 +353,7 @@ class Store:
 
     def _cut(self, tenants: Sequence[str]) -> int:
         """Write each tenant's head as one segment; caller holds ``_maintenance``."""
-        assert self._wal is not None and self._catalog is not None
-        self._wal.rotate()
-        written = 0
-        for tenant in tenants:
-            with self._lock:
-                head = self._heads.get(tenant)
-                if head is None or not head.batches:
-                    continue
-                head.flushing = head.batches
-                seq = head.last_seq
-                self._heads[tenant] = TenantHead(flushing=head.flushing, last_seq=seq)
-                head = self._heads[tenant]
-            try:
-                table = pa.Table.from_batches(head.flushing)
-                meta = _maintenance.write(self, tenant, table)
-                with self._lock:
-                    known = self._streams.get(tenant, {})
-                    states = {sid: _copy(known[sid]) for sid in meta.streams if sid in known}
-                (added,) = self._catalog.commit_changes(
-                    add=[meta], streams={tenant: states}, flushed_seq={tenant: seq}
-                )
-            except BaseException:
-                with self._lock:
-                    head.batches = head.flushing + head.batches
-                    head.flushing = []
-                    head.bytes = sum(b.nbytes for b in head.batches)
-                    head.rows = sum(b.num_rows for b in head.batches)
-                    head.first_append_ns = head.first_append_ns or self._clock()
-                raise
-            self._blooms.put(added.id, added.bloom)
-            added = replace(added, bloom=b"")
-            with self._lock:
-                self._segments.setdefault(tenant, []).append(added)
-                head.flushing = []
-                self._flushed[tenant] = max(self._flushed.get(tenant, 0), seq)
-            del table
-            # The head's and the cut's buffers are free now: hand them back to the OS
-            # rather than let the allocator keep them (the next cut adds its own).
-            pa.default_memory_pool().release_unused()
-            written += 1
-        self._drop_covered_wal_files()
-        return written
-
-    def _drop_covered_wal_files(self) -> None:
-        """Delete closed WAL files whose every record is in a committed segment."""
-        assert self._wal is not None
-        keep = []
-        removed = False
-        for wal_file in self._wal.closed_files:
-            if all(
-                self._flushed.get(tenant, 0) >= seq
-                for tenant, seq in wal_file.last_seq_by_tenant.items()
-            ):
-                wal_file.path.unlink(missing_ok=True)
-                removed = True
-            else:
-                keep.append(wal_file)
-        self._wal.closed_files[:] = keep
-        if removed and self.config.fsync:
-            fsync_dir(self.config.data_dir / "wal")
+        return cut_heads(self, tenants)
 
     def _retire(self, path: Path) -> None:
         """Unlink a replaced segment later, so a reader that just listed it can finish."""
@@ -625,7 +566,3 @@ class Store:
     def tenant_dir(self, tenant: str) -> Path:
         """Folder holding a tenant's segments (for engines that glob it)."""
         return self.config.data_dir / "segments" / tenant_dir_name(tenant)
-
-
-def _copy(state: StreamState) -> StreamState:
-    return StreamState(dict(state.labels), state.first_ts, state.last_ts)
