@@ -165,14 +165,15 @@ def test_models_page_empty_state(page: Any, plain_server: Any) -> None:
 
 @pytest.fixture(scope="module")
 def locked_server(flightlog_module_server_factory: Callable[..., Any]) -> Any:
-    """A server that needs a bearer token for its API (the page itself sends none)."""
+    """A server that needs a bearer token for its API (the page is given none)."""
     tokens = [{"token": "reader-token", "tenant": "*", "role": "read"}]
     return flightlog_module_server_factory({"auth": {"tokens": tokens}})
 
 
 def test_models_page_shows_an_api_error(page: Any, locked_server: Any) -> None:
-    """The drift API's real 401 is shown in the error banner, not a blank page."""
+    """The drift API's real 401 asks for a token; closing the prompt shows it in the banner."""
     page.goto(f"{locked_server.url}/models")
+    page.click("#auth-prompt button >> text=Close", timeout=WAIT_MS)
     page.wait_for_selector("#error:not(:empty)", timeout=WAIT_MS)
     assert page.inner_text("#error").startswith("401")
 

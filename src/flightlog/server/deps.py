@@ -13,6 +13,12 @@ tenants as ``a|b`` (Loki's multi-tenant query). With tokens configured, a reques
 ``Authorization: Bearer <token>`` (or HTTP Basic with the token as password, which is
 what Grafana's data source sends): no valid token is 401, a token not bound to every
 requested tenant or without the role is 403.
+
+Browsers cannot set headers on a WebSocket, so the ``tail`` websocket also takes the
+token as a subprotocol (Kubernetes does the same): the client offers ``flightlog`` and
+``base64url.bearer.flightlog.<base64url(token), no padding>``; the server answers with
+``flightlog`` and never echoes the token. Unlike a query parameter, it stays out of
+access logs and proxy URLs.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from fastapi import Request
@@ -35,6 +41,8 @@ if TYPE_CHECKING:
     from flightlog.store import Store
 
 __all__ = [
+    "BEARER_SUBPROTOCOL_PREFIX",
+    "TAIL_SUBPROTOCOL",
     "TENANT_HEADER",
     "authorize",
     "get_config",
@@ -43,9 +51,12 @@ __all__ = [
     "require_role",
     "tenant_id",
     "tenant_ids",
+    "websocket_authorization",
 ]
 
 TENANT_HEADER = "X-Scope-OrgID"
+TAIL_SUBPROTOCOL = "flightlog"
+BEARER_SUBPROTOCOL_PREFIX = "base64url.bearer.flightlog."
 _TENANT_ID = re.compile(r"[a-zA-Z0-9!\-_.*'()]{1,150}\Z")
 
 
@@ -107,6 +118,25 @@ def _bearer(authorization: str | None) -> str | None:
         except (binascii.Error, UnicodeDecodeError):
             return None
         return decoded.partition(":")[2] or None
+    return None
+
+
+def websocket_authorization(authorization: str | None, subprotocols: Sequence[str]) -> str | None:
+    """The credentials of a websocket: its ``Authorization`` header, else a bearer subprotocol.
+
+    A subprotocol that does not decode to UTF-8 text counts as no token (401 follows).
+    """
+    if authorization:
+        return authorization
+    for offered in subprotocols:
+        if not offered.startswith(BEARER_SUBPROTOCOL_PREFIX):
+            continue
+        encoded = offered.removeprefix(BEARER_SUBPROTOCOL_PREFIX)
+        try:
+            token = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+        except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII text
+            return None
+        return f"Bearer {token}" if token else None
     return None
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 
 from flightlog.config import Role
-from flightlog.errors import FlightlogError, QueryError, QueryLimitError
+from flightlog.errors import AuthError, FlightlogError, ForbiddenError, QueryError, QueryLimitError
 from flightlog.model import Direction, LabelMatcher
 from flightlog.query import ast
 from flightlog.query.engine import Engine
@@ -37,7 +37,14 @@ from flightlog.query.parser import parse
 from flightlog.query.printer import to_logql
 from flightlog.query.results import StreamsResult, format_seconds, to_loki_json
 from flightlog.query.tail import TailCursor
-from flightlog.server.deps import authorize, get_services, require_role, tenant_ids
+from flightlog.server.deps import (
+    TAIL_SUBPROTOCOL,
+    authorize,
+    get_services,
+    require_role,
+    tenant_ids,
+    websocket_authorization,
+)
 from flightlog.server.errors import error_response
 from flightlog.server.services import Services
 
@@ -321,17 +328,30 @@ def _tail_payload(result: StreamsResult) -> dict[str, Any]:
     return {"streams": streams, "dropped_entries": None}
 
 
+def _tail_error_type(exc: Exception) -> str:
+    """The errorType an HTTP route would answer, so the UI can ask for a token."""
+    if isinstance(exc, ForbiddenError):
+        return "forbidden"
+    if isinstance(exc, AuthError):
+        return "unauthorized"
+    return "bad_data"
+
+
 @router.websocket("/loki/api/v1/tail")
 async def tail(websocket: WebSocket) -> None:
     """Follow a log query: every poll sends the entries not sent yet (``query.tail``)."""
     services: Services | None = getattr(websocket.app.state, "services", None)
-    await websocket.accept()
+    # A browser sends its token as a subprotocol (deps.websocket_authorization) and fails
+    # the handshake unless one it offered is chosen: choose ours, never the token's.
+    offered: list[str] = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=TAIL_SUBPROTOCOL if TAIL_SUBPROTOCOL in offered else None)
     try:
         if services is None:
             raise QueryError("flightlog is starting or shutting down; retry shortly")
         params = dict(websocket.query_params)
         tenants = tenant_ids(websocket)  # type: ignore[arg-type]
-        authorize(services.config.auth, websocket.headers.get("authorization"), tenants, Role.READ)
+        credentials = websocket_authorization(websocket.headers.get("authorization"), offered)
+        authorize(services.config.auth, credentials, tenants, Role.READ)
         text = _required(params, "query")
         expr = parse(text)
         if not isinstance(expr, ast.LogQuery):
@@ -345,9 +365,8 @@ async def tail(websocket: WebSocket) -> None:
             else now - 3600 * 1_000_000_000
         )
     except (FlightlogError, ValueError) as exc:
-        await websocket.send_text(
-            orjson.dumps({"status": "error", "errorType": "bad_data", "error": str(exc)}).decode()
-        )
+        body = {"status": "error", "errorType": _tail_error_type(exc), "error": str(exc)}
+        await websocket.send_text(orjson.dumps(body).decode())
         await websocket.close(code=1008)
         return
     engine = _engine(services)

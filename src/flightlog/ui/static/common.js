@@ -1,24 +1,133 @@
-// Shared by every page: API calls that surface errors, URL state, formatting.
+// Shared by every page: API calls (with the API token) that surface errors, URL state, formatting.
 "use strict";
 
 const FL = {};
 
-FL.api = async function (path, options = {}) {
-  let response;
-  try {
-    response = await fetch(path, options);
-  } catch (err) {
-    throw new Error(`cannot reach the server: ${err.message}`);
-  }
-  const text = await response.text();
-  let body = null;
-  try { body = text ? JSON.parse(text) : null; } catch (_) { body = null; }
-  if (!response.ok) {
-    const message = (body && (body.error || body.message || body.detail)) || text || response.statusText;
-    throw new Error(`${response.status}: ${typeof message === "string" ? message : JSON.stringify(message)}`);
-  }
-  return body;
+// ---- API token ----------------------------------------------------------------------------
+// A server with `auth: tokens` in flightlog.yaml answers 401 without a token and 403 when
+// the token lacks the role or tenant. The token is kept for this tab (sessionStorage), or
+// for this browser when the user ticks "Remember" (localStorage), and sent on every call.
+FL.TOKEN_KEY = "flightlog.token";
+
+FL.token = function () {
+  return sessionStorage.getItem(FL.TOKEN_KEY) || localStorage.getItem(FL.TOKEN_KEY) || "";
 };
+
+FL.saveToken = function (token, remember) {
+  FL.forgetToken();
+  (remember ? localStorage : sessionStorage).setItem(FL.TOKEN_KEY, token);
+  FL.renderSignOut();
+};
+
+FL.forgetToken = function () {
+  sessionStorage.removeItem(FL.TOKEN_KEY);
+  localStorage.removeItem(FL.TOKEN_KEY);
+};
+
+// Every API call of the UI goes through here: it adds the token, turns error answers into
+// thrown Errors, and on 401/403 asks for a token and sends the same request again once one
+// is saved (the server refuses before doing anything, so a repeated POST is safe).
+FL.api = async function (path, options = {}) {
+  for (;;) {
+    const sentToken = FL.token();
+    const headers = new Headers(options.headers || {});
+    if (sentToken) headers.set("Authorization", `Bearer ${sentToken}`);
+    let response;
+    try {
+      response = await fetch(path, { ...options, headers });
+    } catch (err) {
+      throw new Error(`cannot reach the server: ${err.message}`);
+    }
+    const text = await response.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch (_) { body = null; }
+    if (response.ok) return body;
+    const detail = (body && (body.error || body.message || body.detail)) || text || response.statusText;
+    const message = typeof detail === "string" ? detail : JSON.stringify(detail);
+    if (response.status === 401 || response.status === 403) {
+      // A token saved while this call was on its way: try that one before asking.
+      if (FL.token() !== sentToken) continue;
+      if (await FL.askForToken(response.status, message, sentToken)) continue;
+    }
+    const error = new Error(`${response.status}: ${message}`);
+    error.status = response.status;
+    throw error;
+  }
+};
+
+// The WebSocket subprotocols that carry the token (browsers cannot set headers on a
+// WebSocket): "flightlog", which the server answers with, and the token in base64url.
+FL.socketProtocols = function () {
+  const token = FL.token();
+  if (!token) return [];
+  let binary = "";
+  for (const byte of new TextEncoder().encode(token)) binary += String.fromCharCode(byte);
+  const encoded = btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ["flightlog", `base64url.bearer.flightlog.${encoded}`];
+};
+
+// Why a 403 happened, in words: the server names the role it wanted or the tenant.
+FL.forbiddenReason = function (message) {
+  const role = /does not allow '(\w+)'/.exec(message);
+  return role ? `it needs the ${role[1]} role.` : `${message}.`;
+};
+
+// Shows the token prompt (one for all waiting calls; a later refusal only updates its
+// words) and resolves true once a token is saved, false when the user closes it.
+// `sentToken` is the token the refused call carried.
+FL.askForToken = function (status, message, sentToken = FL.token()) {
+  const explanation = status === 403
+    ? `This token cannot do that: ${FL.forbiddenReason(message)} Paste one that can (an admin token can do everything), or close this.`
+    : sentToken ? "The saved API token was not accepted: paste a valid one."
+      : "This server needs an API token (one of auth.tokens in its flightlog.yaml).";
+  let prompt = document.getElementById("auth-prompt");
+  if (!prompt) {
+    const input = FL.el("input", { id: "auth-token", type: "password", autocomplete: "off", spellcheck: "false", size: "40", required: "" });
+    const remember = FL.el("input", { id: "auth-remember", type: "checkbox" });
+    const form = FL.el("form", { class: "row" },
+      FL.el("label", { for: "auth-token" }, "API token"), input,
+      remember, FL.el("label", { for: "auth-remember" }, "Remember on this browser"),
+      FL.el("button", { type: "submit" }, "Save"),
+      FL.el("button", { type: "button", onclick: () => FL.closeTokenPrompt(false) }, "Close"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = input.value.trim();
+      if (!token) return;
+      FL.saveToken(token, remember.checked);
+      FL.closeTokenPrompt(true);
+    });
+    prompt = FL.el("section", { id: "auth-prompt", class: "card auth", "aria-label": "API token" },
+      FL.el("p", { id: "auth-message", role: "alert" }), form);
+    (document.querySelector("main") || document.body).prepend(prompt);
+    FL.tokenPrompt = { waiting: [] };
+    input.focus();
+  }
+  prompt.dataset.status = String(status);
+  document.getElementById("auth-message").textContent = explanation;
+  return new Promise((resolve) => FL.tokenPrompt.waiting.push(resolve));
+};
+
+FL.closeTokenPrompt = function (saved) {
+  const prompt = document.getElementById("auth-prompt");
+  if (prompt) prompt.remove();
+  const waiting = FL.tokenPrompt ? FL.tokenPrompt.waiting : [];
+  FL.tokenPrompt = null;
+  for (const resolve of waiting) resolve(saved);
+};
+
+// A "Sign out" button in the header while a token is stored: it forgets the token.
+FL.renderSignOut = function () {
+  const header = document.querySelector("header");
+  if (!header) return;
+  const existing = document.getElementById("sign-out");
+  if (!FL.token()) { if (existing) existing.remove(); return; }
+  if (existing) return;
+  header.append(FL.el("button", { id: "sign-out", type: "button", class: "link", onclick: () => {
+    FL.forgetToken();
+    window.location.reload();
+  } }, "Sign out"));
+};
+document.addEventListener("DOMContentLoaded", () => FL.renderSignOut());
 
 FL.showError = function (err) {
   const box = document.getElementById("error");

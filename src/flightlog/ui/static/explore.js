@@ -277,7 +277,7 @@ function startTail() {
   syncUrl();
   const proto = window.location.protocol === "https:" ? "wss" : "ws";
   const url = `${proto}://${window.location.host}/loki/api/v1/tail?query=${encodeURIComponent(query)}&limit=50`;
-  const socket = new WebSocket(url);
+  const socket = new WebSocket(url, FL.socketProtocols());
   tailSocket = socket;
   $("tail").setAttribute("aria-pressed", "true");
   $("tail").textContent = "Stop tail";
@@ -286,7 +286,17 @@ function startTail() {
   socket.onopen = () => { $("summary").textContent = "tailing… 0 lines"; };
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
-    if (message.status === "error") { FL.showError(new Error(`live tail: ${message.error}`)); return; }
+    if (message.status === "error") {
+      const status = { unauthorized: 401, forbidden: 403 }[message.errorType];
+      if (status) {
+        stopTail();
+        $("summary").textContent = "";
+        FL.askForToken(status, message.error).then((saved) => { if (saved) startTail(); });
+      } else {
+        FL.showError(new Error(`live tail: ${message.error}`));
+      }
+      return;
+    }
     const rows = flattenStreams(message.streams || []).reverse();
     const tbody = $("rows");
     for (const row of rows) {
