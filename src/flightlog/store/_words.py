@@ -48,7 +48,7 @@ BLOCK_BASE_KEY = b"flightlog.block_base"
 MIN_LETTERS = 4
 _RUNS = re.compile(r"[A-Za-z]+")
 _NOT_HEX = re.compile(r"[G-Zg-z]")
-_CHUNK_GROUPS = 8
+_CHUNK_GROUPS = 64
 _SCHEMA = pa.schema([("word", pa.string()), ("groups", pa.list_(pa.uint32()))])
 
 _DATABASE: duckdb.DuckDBPyConnection | None = None
