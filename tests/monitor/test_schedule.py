@@ -134,6 +134,38 @@ def test_check_stores_result_exports_scores_and_caches_reference(tmp_path: Path)
     assert scheduler.latest()["churn"] is not None
 
 
+def test_a_new_scheduler_shows_the_results_stored_by_the_last_one(tmp_path: Path) -> None:
+    """After a restart the latest stored result is served until the next run replaces it;
+    a damaged file is skipped, not fatal."""
+    checks = parse_drift_checks(
+        {
+            "drift_checks": [
+                {
+                    "model": name,
+                    "query": '{s="m"}',
+                    "reference_start": NOW - 7_200 * S,
+                    "reference_end": NOW - 3_600 * S,
+                }
+                for name in ("churn", "fraud")
+            ]
+        }
+    )
+    first = DriftScheduler(
+        checks, _LogWindows(), CollectorRegistry(), results_dir=tmp_path, clock_ns=lambda: NOW
+    )
+    first.run_check(checks[0])
+    (tmp_path / "fraud.json").write_text("{not json")
+    later = DriftScheduler(
+        checks, _LogWindows(), CollectorRegistry(), results_dir=tmp_path, clock_ns=lambda: NOW + S
+    )
+    assert later.latest() == {}
+    (stored,) = later.latest_dicts().values()
+    assert stored["model"] == "churn" and stored["checked_at_ns"] == str(NOW)
+    assert stored["drifted"] == ["age"]
+    later.run_check(checks[0])
+    assert later.latest_dicts()["churn"]["checked_at_ns"] == str(NOW + S)
+
+
 def test_failing_check_records_error_instead_of_raising(tmp_path: Path) -> None:
     """A missing reference file is an error result and an error count, not an exception."""
     (check,) = parse_drift_checks(

@@ -208,6 +208,7 @@ class DriftScheduler:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._latest: dict[str, DriftCheckResult] = {}
+        self._stored = self._load_stored()
         self._references: dict[str, dict[str, samples.FeatureSample]] = {}
         self._score = Gauge(
             "ml_data_drift_score",
@@ -225,6 +226,31 @@ class DriftScheduler:
     def latest(self) -> dict[str, DriftCheckResult]:
         with self._lock:
             return dict(self._latest)
+
+    def latest_dicts(self) -> dict[str, dict[str, object]]:
+        """Latest result per model as JSON-able dicts: this process's, else the one stored
+        by an earlier run (so a restart does not hide results until the next interval)."""
+        with self._lock:
+            fresh = {model: result.to_dict() for model, result in self._latest.items()}
+        return {**self._stored, **fresh}
+
+    def _load_stored(self) -> dict[str, dict[str, object]]:
+        stored: dict[str, dict[str, object]] = {}
+        if self.results_dir is None:
+            return stored
+        for check in self.checks:
+            path = self._result_path(check.model)
+            try:
+                loaded = orjson.loads(path.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                continue  # none yet, or damaged: the next run writes a new one
+            if isinstance(loaded, dict) and loaded.get("model") == check.model:
+                stored[check.model] = loaded
+        return stored
+
+    def _result_path(self, model: str) -> Path:
+        assert self.results_dir is not None
+        return self.results_dir / f"{re.sub(r'[^A-Za-z0-9._-]', '_', model)}.json"
 
     def run_check(self, check: DriftCheckConfig) -> DriftCheckResult:
         """Run one check now; errors are recorded in the result, never raised."""
@@ -270,8 +296,7 @@ class DriftScheduler:
         if self.results_dir is None:
             return
         self.results_dir.mkdir(parents=True, exist_ok=True)
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", result.model)
-        target = self.results_dir / f"{safe}.json"
+        target = self._result_path(result.model)
         temporary = target.with_suffix(".json.tmp")
         temporary.write_bytes(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2))
         os.replace(temporary, target)

@@ -202,8 +202,8 @@ async def drift_checks(request: Request, tenants: tuple[str, ...] = Depends(_rea
     if scheduler is None:
         return _JSON({"status": "success", "data": []})
     mine = {check.model for check in scheduler.checks if check.tenant in tenants}
-    latest = scheduler.latest()
-    data = [result.to_dict() for model, result in latest.items() if model in mine]
+    latest = scheduler.latest_dicts()
+    data = [result for model, result in latest.items() if model in mine]
     return _JSON({"status": "success", "data": data})
 
 
