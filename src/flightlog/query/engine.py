@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from flightlog.errors import QueryError, QueryLimitError
 from flightlog.model import Direction, Labels, MatchOp
 from flightlog.query import ast
+from flightlog.query.buckets import bucketed_samples
 from flightlog.query.fastpath import json_unwrap_samples
 from flightlog.query.limits import QueryLimits, TenantQueryLimits
 from flightlog.query.parser import parse
@@ -383,11 +383,12 @@ class Engine:
         lo = int(steps[0]) - agg.offset_ns - agg.range_ns + 1
         hi = int(steps[-1]) - agg.offset_ns + 1
         needs_bytes = agg.op in (ast.RangeOp.BYTES_OVER_TIME, ast.RangeOp.BYTES_RATE)
+        weights: dict[Labels, np.ndarray] = {}
         if not plan.residual and agg.unwrap is None:
-            columns = ("stream_id", "ts") + (("strlen(line) AS size",) if needs_bytes else ())
-            table = ctx.scanner.table(ScanRequest(plan, lo, hi, columns))
-            ctx.stats.lines_processed += table.num_rows
-            samples = _group_columns(table, ctx.scanner.streams, needs_bytes)
+            cells, rows = bucketed_samples(agg, plan, lo, hi, steps, ctx.scanner, needs_bytes)
+            ctx.stats.lines_processed += rows
+            samples = {labels: (ts, None, sizes) for labels, (ts, _, sizes) in cells.items()}
+            weights = {labels: counts for labels, (_, counts, _) in cells.items()}
         else:
             fast = json_unwrap_samples(agg, plan, lo, hi, ctx.scanner)
             samples = (
@@ -400,7 +401,15 @@ class Engine:
         result: Series = {}
         for labels, (ts, values, sizes) in samples.items():
             out = range_window_values(
-                agg.op, ts, values, sizes, steps, agg.range_ns, agg.offset_ns, agg.param
+                agg.op,
+                ts,
+                values,
+                sizes,
+                steps,
+                agg.range_ns,
+                agg.offset_ns,
+                agg.param,
+                weights.get(labels),
             )
             if not np.all(np.isnan(out)):
                 result[labels] = out
@@ -515,40 +524,6 @@ def _format(labels: dict[str, str]) -> str:
     from flightlog.model import format_labels
 
     return format_labels(labels)
-
-
-def _group_columns(
-    table: pa.Table, streams: dict[int, dict[str, str]], needs_bytes: bool
-) -> dict[Labels, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
-    if table.num_rows == 0:
-        return {}
-    sids = table.column("stream_id").to_numpy()
-    ts = table.column("ts").to_numpy()
-    sizes = table.column("size").to_numpy() if needs_bytes else None
-    order = np.lexsort((ts, sids))
-    sids, ts = sids[order], ts[order]
-    if sizes is not None:
-        sizes = sizes[order]
-    boundaries = np.flatnonzero(np.diff(sids)) + 1
-    starts = np.concatenate(([0], boundaries))
-    ends = np.concatenate((boundaries, [len(sids)]))
-    out: dict[Labels, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
-    for start, end in zip(starts, ends, strict=True):
-        labels = tuple(sorted(streams[int(sids[start])].items()))
-        piece_sizes = sizes[start:end] if sizes is not None else None
-        if labels in out:  # the same stream in two tenants: one series
-            old_ts, _, old_sizes = out[labels]
-            merged = np.concatenate((old_ts, ts[start:end]))
-            merged_order = np.argsort(merged, kind="stable")
-            merged_sizes = (
-                np.concatenate((old_sizes, piece_sizes))[merged_order]
-                if piece_sizes is not None
-                else None
-            )
-            out[labels] = (merged[merged_order], None, merged_sizes)
-        else:
-            out[labels] = (ts[start:end], None, piece_sizes)
-    return out
 
 
 def _absent(agg: ast.RangeAggregation, samples: dict, steps: np.ndarray) -> Series:  # type: ignore[type-arg]

@@ -6,8 +6,8 @@
   (segment pruning and a ``ts`` predicate), line filters that run on the original line
   (``|=``, ``!=``, ``|~``, ``!~`` as DuckDB ``contains`` / ``regexp_matches`` — DuckDB's
   regex engine is RE2, the same as Loki's, and every pattern has been validated with
-  google-re2 by the parser) and the needles whose n-grams the store's per-segment bloom
-  filters check (a ``|=`` with one value);
+  google-re2 by the parser) and the needles (a ``|=`` with one value) that the store's
+  per-segment n-gram blooms and per-row-group word indexes check;
 * **residual**: every other stage (parsers, label filters, formats, pattern filters and
   line filters that follow a stage rewriting the line), run per entry in Python.
 
@@ -147,7 +147,9 @@ def plan_query(expr: ast.Expr) -> LogPlan | list[MetricPlan]:
 def _render_log(plan: LogPlan, indent: str) -> list[str]:
     lines = [f"{indent}scan streams {format_selector(plan.matchers)}"]
     if plan.needles:
-        lines.append(f"{indent}  bloom needles: {', '.join(quote(n) for n in plan.needles)}")
+        lines.append(
+            f"{indent}  needles (segment blooms, row-group words): {', '.join(quote(n) for n in plan.needles)}"
+        )
     for f in plan.pushed_filters:
         lines.append(f"{indent}  duckdb where: {sql_line_predicate(f)}")
     for stage in plan.residual:
@@ -172,6 +174,6 @@ def render_plan(expr: ast.Expr) -> str:
             conv = f" ({agg.unwrap.conversion.value})" if agg.unwrap.conversion.value else ""
             lines.append(f"    python: unwrap {agg.unwrap.label}{conv}")
         lines.append(
-            f"    windows: {'numpy over (stream, ts) columns' if metric.sql_only else 'numpy over python samples'}"
+            f"    windows: {'numpy over duckdb row counts per (stream, grid cell)' if metric.sql_only else 'numpy over python samples'}"
         )
     return "\n".join(lines) + "\n"

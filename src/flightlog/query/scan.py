@@ -42,6 +42,9 @@ class ScanRequest:
     outer_columns: tuple[str, ...] | None = None
     """Computed from ``columns`` in an outer SELECT, so a value computed once in the inner
     SELECT (e.g. a JSON validity flag) is not re-evaluated by every expression using it."""
+    outer_query: str | None = None
+    """SQL over all the selected rows together, ``{rows}`` standing for them (e.g. a
+    GROUP BY that counts rows per stream and time cell)."""
 
 
 TENANT_LABEL = "__tenant_id__"
@@ -185,6 +188,8 @@ class Scanner:
         if not parts:
             return
         sql = " UNION ALL ".join(parts)
+        if request.outer_query is not None:
+            sql = request.outer_query.replace("{rows}", sql)
         if request.order is not None:
             sql = f"SELECT * FROM ({sql}) ORDER BY ts {request.order}, stream_id"
         if request.limit is not None:

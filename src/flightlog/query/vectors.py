@@ -48,12 +48,19 @@ def range_window_values(
     range_ns: int,
     offset_ns: int,
     param: float | None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One value per step for one series of samples (``ts`` sorted ascending)."""
+    """One value per step for one series of samples (``ts`` sorted ascending).
+
+    ``weights``: how many entries each sample stands for (counted cells, see buckets)."""
     ends = steps - offset_ns
     hi = np.searchsorted(ts, ends, side="right")
     lo = np.searchsorted(ts, ends - range_ns, side="right")
-    counts = (hi - lo).astype(np.float64)
+    if weights is None:
+        counts = (hi - lo).astype(np.float64)
+    else:
+        cumulative_weights = np.concatenate(([0], np.cumsum(weights, dtype=np.int64)))
+        counts = (cumulative_weights[hi] - cumulative_weights[lo]).astype(np.float64)
     out = np.full(len(steps), np.nan)
     present = counts > 0
     range_s = range_ns / 1e9
