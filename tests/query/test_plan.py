@@ -19,7 +19,9 @@ GOLDEN = Path(__file__).parent / "golden"
 CASES = {
     "selector_only": '{service="api"}',
     "needle": '{env="prod"} |= "trace-0042"',
-    "or_filter_has_no_needle": '{env="prod"} |= "a" or "b"',
+    "or_filter_needles_are_alternatives": '{env="prod"} |= "a" or "b"',
+    "regex_of_plain_words_is_alternatives": '{env="prod"} |~ "connection refused|timeout"',
+    "regex_with_metacharacters_has_no_needles": '{env="prod"} |~ "time.?out|refused"',
     "negated_and_regex": '{env="prod"} != "debug" |~ "(?i)timeout" !~ "retry \\\\d+"',
     "filters_after_parser_pushed": '{app="api"} | json | status >= 500 |= "upstream"',
     "filter_after_line_format_stays": '{app="api"} | line_format "{{.msg}}" |= "x"',

@@ -84,6 +84,37 @@ def test_counts_equal_a_plain_scan_of_the_lines(store: Store, selector: str, nee
     assert _count(Engine(store), query) == expected
 
 
+@pytest.mark.parametrize(
+    ("line_filter", "alternatives"),
+    [
+        (
+            '|= "CUDA out of memory" or "connection refused"',
+            ["CUDA out of memory", "connection refused"],
+        ),
+        ('|~ "Tried to allocate|worker pid"', ["Tried to allocate", "worker pid"]),
+        ('|= "Shard 1" or "no such phrase"', ["Shard 1", "no such phrase"]),
+        ('|= "refused" or "00000000000000000000000000001388"', ["refused", f"{5000:032x}"]),
+    ],
+)
+def test_alternatives_count_lines_holding_any_of_them(
+    store: Store, line_filter: str, alternatives: list[str]
+) -> None:
+    lines = _lines()
+    expected = sum(any(a in line for a in alternatives) for s in lines for line in lines[s])
+    query = f'sum(count_over_time({{service=~".+"}} {line_filter} [3h]))'
+    assert _count(Engine(store), query) == expected
+
+
+def test_alternatives_read_only_row_groups_holding_one(store: Store) -> None:
+    both = [["CUDA out of memory", "connection refused"]]
+    sources = store.scan_sources(["default"], [], T0, T0 + ROWS * S, (), both)
+    (path,) = sources.segment_paths
+    one = store.scan_sources(["default"], [], T0, T0 + ROWS * S, ["CUDA out of memory"])
+    assert set(one.segment_blocks[path]) < set(sources.segment_blocks[path])
+    groups = pq.ParquetFile(path).metadata.num_row_groups
+    assert len(sources.segment_blocks[path]) < groups
+
+
 def test_a_rare_phrase_reads_only_the_row_groups_holding_it(store: Store) -> None:
     """The scan lists only the row groups whose words cover the needle."""
     sources = store.scan_sources(["default"], [], T0, T0 + ROWS * S, ["CUDA out of memory"])

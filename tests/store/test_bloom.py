@@ -85,6 +85,11 @@ def test_scan_sources_skips_segments_without_the_needle(store: Store) -> None:
     assert len(kept) <= 2
     both = store.scan_sources(["t"], [], 0, 10_000, needles=[traces[3], traces[4]]).segment_paths
     assert len(both) <= 1
+    either = store.scan_sources(
+        ["t"], [], 0, 10_000, alternatives=[[traces[3], traces[4]]]
+    ).segment_paths
+    assert {f"{300:020d}-", f"{400:020d}-"} <= {p.name[:21] for p in either}
+    assert len(either) <= 4
 
 
 def test_blooms_load_from_the_catalog_after_reopen(tmp_path) -> None:

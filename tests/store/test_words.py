@@ -62,6 +62,11 @@ def test_index_holds_words_not_hex_ids() -> None:
     assert index.candidate_groups(["deadbeef"]) is None  # nothing to prune by
     # Needles together: a group must be able to hold a line with all of them.
     assert index.candidate_groups(["Batch", "waiting"]).tolist() == [1]
+    # One of each group of alternatives: the union of their row groups.
+    assert index.candidate_groups([], [["CUDA out", "Prefetch"]]).tolist() == [0, 1]
+    assert index.candidate_groups(["Batch"], [["Tried", "nothing here"]]).tolist() == [0]
+    # An alternative the index cannot judge (hex) could be anywhere: no pruning by it.
+    assert index.candidate_groups([], [["CUDA out", "deadbeef"]]) is None
 
 
 def test_edge_runs_match_longer_words() -> None:
@@ -92,28 +97,40 @@ _LINE = st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_SEPARATORS)
 )
 
 
+_PICK = st.tuples(st.integers(min_value=0), st.integers(min_value=0), st.integers(1, 16))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     lines=st.lists(_LINE, min_size=1, max_size=30),
     rows_per_group=st.integers(min_value=1, max_value=7),
-    picks=st.lists(
-        st.tuples(st.integers(min_value=0), st.integers(min_value=0), st.integers(1, 16)),
-        min_size=1,
-        max_size=2,
-    ),
+    picks=st.lists(_PICK, min_size=0, max_size=2),
+    alternative_picks=st.lists(_PICK, min_size=0, max_size=3),
 )
 def test_candidates_cover_every_group_holding_the_needles(
-    lines: list[str], rows_per_group: int, picks: list[tuple[int, int, int]]
+    lines: list[str],
+    rows_per_group: int,
+    picks: list[tuple[int, int, int]],
+    alternative_picks: list[tuple[int, int, int]],
 ) -> None:
-    """Never drops a row group that holds a line containing every needle."""
-    needles = []
-    for line_pick, start_pick, length in picks:
+    """Never drops a row group that holds a line containing every needle and one of the
+    alternatives."""
+
+    def needle(pick: tuple[int, int, int]) -> str:
+        line_pick, start_pick, length = pick
         line = lines[line_pick % len(lines)]
         start = start_pick % (len(line) + 1)
-        needles.append(line[start : start + length] or "x")
+        return line[start : start + length] or "x"
+
+    needles = [needle(p) for p in picks]
+    alternatives = [[needle(p) for p in alternative_picks]] if alternative_picks else []
     index = _index(lines, rows_per_group)
-    chosen = index.candidate_groups(needles)
-    holding = _groups_holding(lines, rows_per_group, needles)
+    chosen = index.candidate_groups(needles, alternatives)
+    holding = {
+        i // rows_per_group
+        for i, line in enumerate(lines)
+        if all(n in line for n in needles) and all(any(a in line for a in g) for g in alternatives)
+    }
     if chosen is None:
         return  # no pruning: every group is read
     assert holding <= set(chosen.tolist())

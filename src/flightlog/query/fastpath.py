@@ -80,7 +80,7 @@ def json_unwrap_samples(
         "ok",
         "has_metadata",
     )
-    pushed_only = LogPlan(plan.matchers, plan.pushed_filters, plan.needles, ())
+    pushed_only = LogPlan(plan.matchers, plan.pushed_filters, plan.needles, (), plan.alternatives)
     table = scanner.table(ScanRequest(pushed_only, lo, hi, columns, outer_columns=outer))
     if table.num_rows == 0:
         return {}

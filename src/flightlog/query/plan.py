@@ -18,6 +18,7 @@ untouched; it cannot move past ``line_format``, ``decolorize`` or ``unpack``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flightlog.model import LabelMatcher
@@ -48,6 +49,8 @@ class LogPlan:
     pushed_filters: tuple[ast.LineFilter, ...]
     needles: tuple[str, ...]
     residual: tuple[ast.Stage, ...]
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    """Per ``|= "a" or "b"`` (or ``|~ "a|b"`` of plain words): a matching line holds one."""
 
     @property
     def needs_line_in_python(self) -> bool:
@@ -75,9 +78,29 @@ def plan_log_query(query: ast.LogQuery) -> LogPlan:
         for f in pushed
         if f.op is ast.LineFilterOp.CONTAINS and len(f.values) == 1 and f.values[0]
     )
+    alternatives = tuple(
+        group for f in pushed if (group := _alternatives_of(f)) is not None and len(group) > 1
+    )
     if _drops_non_json(residual):
         pushed.append(JSON_OBJECT_PREFILTER)
-    return LogPlan(query.matchers, tuple(pushed), needles, tuple(residual))
+    return LogPlan(query.matchers, tuple(pushed), needles, tuple(residual), alternatives)
+
+
+_LITERAL_ALTERNATION = re.compile(r"[A-Za-z0-9 _:/=-]+(?:\|[A-Za-z0-9 _:/=-]+)*")
+
+
+def _alternatives_of(filt: ast.LineFilter) -> tuple[str, ...] | None:
+    """The literals one of which every line passing ``filt`` contains, if it says so."""
+    if filt.op is ast.LineFilterOp.CONTAINS and all(filt.values):
+        return tuple(filt.values)
+    # A regex counts only as an alternation of plain words: no metacharacter to change it.
+    if (
+        filt.op is ast.LineFilterOp.REGEX
+        and len(filt.values) == 1
+        and _LITERAL_ALTERNATION.fullmatch(filt.values[0])
+    ):
+        return tuple(filt.values[0].split("|"))
+    return None
 
 
 JSON_OBJECT_PREFILTER = ast.LineFilter(ast.LineFilterOp.REGEX, (r"^[\t\n\v\f\r \x{FEFF}]*\{",))
@@ -149,6 +172,10 @@ def _render_log(plan: LogPlan, indent: str) -> list[str]:
     if plan.needles:
         lines.append(
             f"{indent}  needles (segment blooms, row-group words): {', '.join(quote(n) for n in plan.needles)}"
+        )
+    for group in plan.alternatives:
+        lines.append(
+            f"{indent}  one of (segment blooms, row-group words): {', '.join(quote(n) for n in group)}"
         )
     for f in plan.pushed_filters:
         lines.append(f"{indent}  duckdb where: {sql_line_predicate(f)}")

@@ -122,7 +122,12 @@ class Scanner:
         plan = request.plan
         if len(self._tenants) == 1:
             sources = self._store.scan_sources(  # type: ignore[attr-defined]
-                self._tenants, plan.matchers, request.start_ns, request.end_ns, plan.needles
+                self._tenants,
+                plan.matchers,
+                request.start_ns,
+                request.end_ns,
+                plan.needles,
+                plan.alternatives,
             )
             for stream_id, labels in sources.streams.items():
                 self.streams[stream_id] = dict(labels)
@@ -130,7 +135,12 @@ class Scanner:
         result = []
         for index, tenant in enumerate(self._tenants):
             sources = self._store.scan_sources(  # type: ignore[attr-defined]
-                (tenant,), plan.matchers, request.start_ns, request.end_ns, plan.needles
+                (tenant,),
+                plan.matchers,
+                request.start_ns,
+                request.end_ns,
+                plan.needles,
+                plan.alternatives,
             )
             mask = ((index + 1) * _TENANT_MASK_MULTIPLIER) & _UINT64
             for stream_id, labels in sources.streams.items():

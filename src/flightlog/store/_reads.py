@@ -87,6 +87,7 @@ def scan(
     start_ns: int,
     end_ns: int,
     needles: Sequence[str],
+    alternatives: Sequence[Sequence[str]],
     bloom_of: Callable[[SegmentMeta], bytes],
     words_of: Callable[[SegmentMeta], WordIndex | None],
 ) -> ScanSources:
@@ -102,12 +103,15 @@ def scan(
         streams.update(ids)
         for seg in _segment_candidates(snapshot, ids, start_ns, end_ns):
             path = data_dir / seg.path
-            if needles:
+            if needles or alternatives:
                 bloom = bloom_of(seg)
-                if bloom and not might_contain(bloom, needles):
+                if bloom and not (
+                    might_contain(bloom, needles)
+                    and all(any(might_contain(bloom, [n]) for n in g) for g in alternatives)
+                ):
                     continue
                 index = words_of(seg)
-                groups = None if index is None else index.candidate_groups(needles)
+                groups = None if index is None else index.candidate_groups(needles, alternatives)
                 if groups is not None and index is not None:
                     streams_groups = _stream_groups(seg, ids)
                     kept = np.intersect1d(groups, streams_groups)

@@ -424,8 +424,12 @@ class Store:
         start_ns: int,
         end_ns: int,
         needles: Sequence[str] = (),
+        alternatives: Sequence[Sequence[str]] = (),
     ) -> ScanSources:
-        """Segments and head rows a query engine must scan (``start_ns <= ts < end_ns``)."""
+        """Segments and head rows a query engine must scan (``start_ns <= ts < end_ns``).
+
+        Every selected line holds each of ``needles`` and one of each group of
+        ``alternatives``: segments and row groups that cannot are left out."""
         return scan(
             self.config.data_dir,
             self._snapshots(tenants),
@@ -433,6 +437,7 @@ class Store:
             start_ns,
             end_ns,
             needles,
+            alternatives,
             self._blooms.get,
             self._words.get,
         )

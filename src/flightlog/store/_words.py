@@ -158,15 +158,28 @@ class WordIndex:
             hits = [g for w, g in zip(self.words, self.groups, strict=True) if run in w]
         return np.unique(np.concatenate(hits)) if hits else np.empty(0, np.uint32)
 
-    def candidate_groups(self, needles: Sequence[str]) -> np.ndarray | None:
-        """Row groups that may hold a line containing every needle; None: no pruning."""
+    def _needle_groups(self, needle: str) -> np.ndarray | None:
         chosen: np.ndarray | None = None
-        for needle in needles:
-            for term in needle_terms(needle):
-                groups = self._term_groups(*term)
+        for term in needle_terms(needle):
+            groups = self._term_groups(*term)
+            chosen = groups if chosen is None else np.intersect1d(chosen, groups)
+        return chosen
+
+    def candidate_groups(
+        self, needles: Sequence[str], alternatives: Sequence[Sequence[str]] = ()
+    ) -> np.ndarray | None:
+        """Row groups that may hold a line containing every needle and one needle of each
+        group of ``alternatives``; None: the index cannot tell (no pruning)."""
+        parts = [self._needle_groups(needle) for needle in needles]
+        for group in alternatives:
+            found = [self._needle_groups(needle) for needle in group]
+            # One alternative the index cannot judge may be anywhere: the group prunes nothing.
+            if group and all(f is not None for f in found):
+                parts.append(np.unique(np.concatenate(found)))  # type: ignore[arg-type]
+        chosen: np.ndarray | None = None
+        for groups in parts:
+            if groups is not None:
                 chosen = groups if chosen is None else np.intersect1d(chosen, groups)
-                if not len(chosen):
-                    return chosen
         return chosen
 
 
