@@ -10,6 +10,8 @@ import httpx
 import orjson
 import pytest
 
+from .tailing import tail_lines_until
+
 S = 1_000_000_000
 NOW = time.time_ns() // S * S
 T0 = NOW - 600 * S
@@ -243,16 +245,6 @@ def test_tail_websocket_follows_new_entries(
         assert lines == ["first live line"]
 
 
-def _tail_lines_until(socket: Any, last: str) -> list[str]:
-    """Lines of the tail messages received up to and including the one with `last`."""
-    lines: list[str] = []
-    while last not in lines:
-        message = orjson.loads(socket.recv(timeout=20))
-        assert "streams" in message, message
-        lines += [v[1] for s in message["streams"] for v in s["values"]]
-    return lines
-
-
 def test_idle_tail_reads_only_a_short_window_behind_now(
     http: httpx.Client, flightlog_module_server: Any
 ) -> None:
@@ -266,13 +258,13 @@ def test_idle_tail_reads_only_a_short_window_behind_now(
         # A marker that arrives proves a poll ran and moved the cursor to just behind now.
         marker = {"stream": {"app": "tail-idle"}, "values": [[str(time.time_ns()), "marker"]]}
         assert http.post("/loki/api/v1/push", json={"streams": [marker]}).status_code == 204
-        assert _tail_lines_until(socket, "marker") == ["marker"]
+        assert tail_lines_until(socket, "marker") == ["marker"]
         now = time.time_ns()
         values = [[str(now - 60 * S), "older than the window"], [str(now - 2 * S), "late"]]
         values.append([str(now), "live"])
         body = {"streams": [{"stream": {"app": "tail-idle"}, "values": values}]}
         assert http.post("/loki/api/v1/push", json=body).status_code == 204
-        assert _tail_lines_until(socket, "live") == ["late", "live"]
+        assert tail_lines_until(socket, "live") == ["late", "live"]
 
 
 def test_tail_polls_within_a_lower_tenant_entries_limit(flightlog_server_factory: Any) -> None:
@@ -293,7 +285,7 @@ def test_tail_polls_within_a_lower_tenant_entries_limit(flightlog_server_factory
                 "streams": [{"stream": {"app": "tail"}, "values": [[str(time.time_ns()), line]]}]
             }
             assert client.post("/loki/api/v1/push", json=body).status_code == 204
-            assert _tail_lines_until(socket, line) == [line]
+            assert tail_lines_until(socket, line) == [line]
 
 
 def test_tail_rejects_a_metric_query(flightlog_module_server: Any) -> None:

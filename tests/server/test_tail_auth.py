@@ -13,6 +13,8 @@ from websockets.sync.client import connect
 
 from flightlog.server.deps import BEARER_SUBPROTOCOL_PREFIX, TAIL_SUBPROTOCOL
 
+from .tailing import tail_lines_until
+
 _READ_TOKEN = "tail-reader+/=é"  # characters a subprotocol cannot carry as they are
 _WRITE_TOKEN = "tail-writer-token"
 _OTHER_TENANT_TOKEN = "tail-other-tenant-token"
@@ -46,15 +48,6 @@ def _push(server: Any, line: str, app: str = "tail-auth") -> None:
         assert http.post("/loki/api/v1/push", json=body, headers=headers).status_code == 204
 
 
-def _lines_until(socket: Any, last: str) -> list[str]:
-    lines: list[str] = []
-    while last not in lines:
-        message = orjson.loads(socket.recv(timeout=20))
-        assert "streams" in message, message
-        lines += [v[1] for s in message["streams"] for v in s["values"]]
-    return lines
-
-
 def test_tail_takes_the_token_as_a_subprotocol_and_answers_with_its_own(server: Any) -> None:
     """A browser-style subprotocol token tails; the chosen subprotocol is ours, not the token."""
     offered = [TAIL_SUBPROTOCOL, _bearer_subprotocol(_READ_TOKEN)]
@@ -62,7 +55,7 @@ def test_tail_takes_the_token_as_a_subprotocol_and_answers_with_its_own(server: 
         assert socket.subprotocol == TAIL_SUBPROTOCOL
         assert _READ_TOKEN not in str(socket.response.headers)
         _push(server, "seen through a subprotocol token")
-        assert _lines_until(socket, "seen through a subprotocol token") == [
+        assert tail_lines_until(socket, "seen through a subprotocol token") == [
             "seen through a subprotocol token"
         ]
 
@@ -72,7 +65,7 @@ def test_tail_still_takes_the_authorization_header(server: Any) -> None:
     headers = {"Authorization": f"Bearer {_READ_TOKEN}"}
     with connect(_tail_url(server, "tail-header"), additional_headers=headers) as socket:
         _push(server, "seen through the header", "tail-header")
-        assert _lines_until(socket, "seen through the header") == ["seen through the header"]
+        assert tail_lines_until(socket, "seen through the header") == ["seen through the header"]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +98,7 @@ def test_tail_tokens_never_reach_the_server_output(server: Any) -> None:
     offered = [TAIL_SUBPROTOCOL, _bearer_subprotocol(_READ_TOKEN)]
     with connect(_tail_url(server, "tail-output"), subprotocols=offered) as socket:  # type: ignore[arg-type]
         _push(server, "seen before the output is read", "tail-output")
-        _lines_until(socket, "seen before the output is read")
+        tail_lines_until(socket, "seen before the output is read")
     offered = [TAIL_SUBPROTOCOL, _bearer_subprotocol(refused)]
     with connect(_tail_url(server), subprotocols=offered) as socket:  # type: ignore[arg-type]
         assert orjson.loads(socket.recv(timeout=20))["errorType"] == "unauthorized"
