@@ -1,11 +1,13 @@
 """The collection agent: tail files (or stdin), run the pipeline, spool, ship.
 
-One thread reads and processes; the shipper thread sends. A batch is flushed when it
-holds ``batch_max_lines`` lines or ``batch_max_bytes`` bytes or is
-``batch_flush_interval_secs`` old: the pipeline runs over the whole batch, the result is
-written to the spool together with the read positions it completes, then
-``positions.json`` is replaced, and only then may the shipper send it. So a crash at any
-moment resumes after the last spooled batch: nothing lost, nothing read twice.
+One thread reads and processes; the shipper thread sends. What was read is flushed when
+it holds ``batch_max_lines`` lines or ``batch_max_bytes`` bytes or is
+``batch_flush_interval_secs`` old: the pipeline runs over all of it, the result is cut
+into pushes of at most ``batch_max_lines`` entries and ``batch_max_bytes`` bytes (a read,
+a stdin chunk or the pipeline may give more than one holds) and written to the spool as
+one group that carries the read positions it completes, then ``positions.json`` is
+replaced, and only then may the shipper send it. So a crash at any moment resumes after
+the last whole group spooled: nothing lost, nothing read twice.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from flightlog.collect.positions import (
     file_key,
     fingerprint_of,
 )
-from flightlog.collect.shipper import Shipper, encode_push
+from flightlog.collect.shipper import Shipper, encode_push, split_batch
 from flightlog.collect.spool import Spool
 from flightlog.collect.stdin import tee_stdin
 from flightlog.collect.tailer import FileTailer, rotated_siblings
@@ -188,15 +190,23 @@ class Agent:
         return dict(positions)
 
     def flush_batch(self) -> None:
-        """Process the pending records, spool them with the positions they complete."""
+        """Process the pending records, spool them with the positions they complete.
+
+        They are spooled as pushes within the batch bounds, in order; only the last one
+        carries the positions, so a crash between two of them repeats the whole group.
+        """
         records, self._pending, self._pending_bytes = self._pending, [], 0
         positions = self._snapshot_positions()
         kept = self.pipeline.process(records) if records else []
-        if kept:
+        pushes = split_batch(kept, self.config.batch_max_lines, self.config.batch_max_bytes)
+        for index, push in enumerate(pushes):
             self._seq += 1
-            newest = max(kept, key=lambda record: record.ts_ns)
+            newest = max(push, key=lambda record: record.ts_ns)
             probe = {"labels": dict(newest.labels), "ts": newest.ts_ns, "line": newest.line}
-            self.spool.append(self._seq, encode_push(kept), len(kept), positions, probe)
+            last = index == len(pushes) - 1
+            self.spool.append(
+                self._seq, encode_push(push), len(push), positions if last else None, probe
+            )
         self._positions_file.save(self._seq, positions)
         self._known.changed = False
         self.spool.commit(self._seq)

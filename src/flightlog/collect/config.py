@@ -15,6 +15,8 @@
         start_at: beginning             # or `end` for files found at first start
     pipeline: [ {json: {}}, {level: {}} ]
     batch: {max_lines: 10000, max_bytes: 1048576, flush_interval_secs: 1}
+                                        # bounds on every push: at most max_lines entries
+                                        # and max_bytes line bytes (see batch_max_bytes)
     buffer: {max_bytes: 536870912}
     retry: {initial_backoff_secs: 0.5, max_backoff_secs: 30}
     stdin_drain_timeout_secs: 5         # `collect -`: after Ctrl-C, read stdin to its end this long
@@ -65,7 +67,13 @@ class CollectConfig:
     inputs: tuple[FileInput, ...] = ()
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     batch_max_lines: int = 10_000
+    """Most entries in one push; what is read at once is split into several pushes."""
     batch_max_bytes: int = 1 << 20
+    """Most bytes in one push, counted as each entry's line in UTF-8 plus one and its
+    structured metadata's names and values. The request body adds labels, timestamps and
+    JSON quoting (about 30 bytes an entry) on top: keep this below the server's
+    ``max_request_bytes`` with room for that. An entry longer than this on its own is
+    pushed alone; lines are cut at 1 MiB when read, shorter with the ``truncate`` stage."""
     batch_flush_interval_secs: float = 1.0
     buffer_max_bytes: int = 512 << 20
     poll_interval_secs: float = 0.1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import cramjam
@@ -24,7 +24,7 @@ from flightlog.collect.spool import Spool
 from flightlog.model import format_labels
 from flightlog.pipeline.record import LogRecord
 
-__all__ = ["PUSH_PATH", "Shipper", "ShipperConfig", "encode_push"]
+__all__ = ["PUSH_PATH", "Shipper", "ShipperConfig", "encode_push", "entry_bytes", "split_batch"]
 
 PUSH_PATH = "/loki/api/v1/push"
 logger = logging.getLogger("flightlog.collect")
@@ -58,6 +58,43 @@ def encode_push(records: Iterable[LogRecord], *, level: int = 1) -> bytes:
     )
     # cramjam's gzip is ~40% cheaper than zlib's at level 1 (measured: 1.0 vs 1.6 µs/line).
     return bytes(cramjam.gzip.compress(body, level=level))
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def entry_bytes(record: LogRecord) -> int:
+    """What an entry counts against ``batch.max_bytes``: its line in UTF-8 plus one (the
+    newline it was read with), and the names and values of its structured metadata."""
+    size = _utf8_len(record.line) + 1
+    for name, value in record.metadata.items():
+        size += _utf8_len(name) + _utf8_len(value)
+    return size
+
+
+def split_batch(
+    records: Sequence[LogRecord], max_lines: int, max_bytes: int
+) -> list[list[LogRecord]]:
+    """``records`` cut, in order, into pushes of at most ``max_lines`` entries and
+    ``max_bytes`` bytes (``entry_bytes``); none when there are no records.
+
+    An entry over ``max_bytes`` on its own is pushed alone (a line is cut only at
+    ``MAX_LINE_BYTES`` when read; the ``truncate`` pipeline stage cuts it shorter).
+    """
+    batches: list[list[LogRecord]] = []
+    current: list[LogRecord] = []
+    size = 0
+    for record in records:
+        entry = entry_bytes(record)
+        if current and (len(current) >= max_lines or size + entry > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(record)
+        size += entry
+    if current:
+        batches.append(current)
+    return batches
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,13 @@ batch leaves the spool only when the server accepted it (or rejected it as bad d
 Because the header carries the positions, a restart resumes reading exactly after the
 last spooled batch: no line is lost or read twice by a crash of the agent.
 
+What the agent read at once may take several batches (each within ``batch.max_lines``
+and ``batch.max_bytes``). They are written in order as one group, and only the last one
+carries the positions; the others have ``"positions": null``. A crash in the middle of a
+group leaves batches newer than every saved position and with none of their own: they
+were never committed (so never sent), their lines are read again, and the restart
+deletes them (``recovered_positions``).
+
 The spool is bounded: past ``max_bytes`` the oldest batches are deleted first and their
 lines counted as dropped (``flightlog_collect_buffer_dropped_lines``).
 """
@@ -98,34 +105,50 @@ class Spool:
             return max(self._files, default=0)
 
     def recovered_positions(self, after_seq: int) -> tuple[int, dict[str, FilePosition]] | None:
-        """Positions of the newest batch newer than ``after_seq`` (a crash came between)."""
+        """Positions of the newest batch newer than ``after_seq`` (a crash came between).
+
+        Batches after the newest one that carries positions are the start of a group the
+        crash cut short: they are deleted, and their lines are read again.
+        """
         with self._lock:
-            newer = [seq for seq in self._files if seq > after_seq]
-        if not newer:
-            return None
-        seq = max(newer)
-        header = self._read_header(self._files[seq].path)
-        files = header.get("positions", {})
-        assert isinstance(files, dict)
-        return seq, {key: FilePosition.from_json(value) for key, value in files.items()}
+            newer = sorted((seq for seq in self._files if seq > after_seq), reverse=True)
+        for seq in newer:
+            item = self._files[seq]
+            files = self._read_header(item.path).get("positions")
+            if isinstance(files, dict):
+                return seq, {key: FilePosition.from_json(value) for key, value in files.items()}
+            with self._lock:
+                self._files.pop(seq, None)
+                self._bytes -= item.size
+                self._metrics.buffer_bytes.set(self._bytes)
+            item.path.unlink(missing_ok=True)
+            logger.info(
+                "batch %d was part of a group cut short by a crash; its %d lines are read again",
+                seq,
+                item.lines,
+            )
+        return None
 
     def append(
         self,
         seq: int,
         body: bytes,
         lines: int,
-        positions: Mapping[str, FilePosition],
+        positions: Mapping[str, FilePosition] | None,
         probe: Mapping[str, object] | None = None,
     ) -> None:
         """Write one batch durably; then enforce the bound (oldest first).
 
+        ``positions`` is None for a batch that more of its group follow (see above).
         ``probe`` names the batch's newest entry (labels, ts, line) so that a batch that
         was in flight when the agent died can be looked up on the server before resending.
         """
         header = orjson.dumps(
             {
                 "lines": lines,
-                "positions": {key: pos.to_json() for key, pos in positions.items()},
+                "positions": None
+                if positions is None
+                else {key: pos.to_json() for key, pos in positions.items()},
                 "probe": probe,
             }
         )
