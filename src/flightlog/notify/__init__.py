@@ -6,7 +6,9 @@ silences, the persisted notification log, notification templates (Alertmanager's
 and default template names, ``templates.py``) and the receivers (webhook, Slack,
 PagerDuty Events v2, SMTP email, forwarding to an Alertmanager). Takes
 ``flightlog.rules.alert.Alert`` values from the ruler (or the API); alerts, groups and
-silences are kept per tenant.
+silences are kept per tenant, and a tenant with its own ``alertmanager.yml``
+(``alerting.tenants``, or one set through the API: ``tenant_configs.py``) is routed,
+inhibited and notified by that tree alone; the others by the top-level one.
 
 Public names: ``AlertingConfig``, ``load_alerting_config``, ``Dispatcher``,
 ``Notification``, ``NotifyService``, ``SilenceStore``, ``NotificationLog``.

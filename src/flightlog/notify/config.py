@@ -11,15 +11,16 @@ reads, and its defaults from ``global:``, are in ``flightlog.notify.integrations
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
 from flightlog.errors import ConfigError
-from flightlog.model import LabelMatcher, MatchOp
+from flightlog.model import DEFAULT_TENANT, LabelMatcher, MatchOp
 from flightlog.notify.integrations import INTEGRATION_KINDS, Integration, build_integrations
 from flightlog.notify.matchers import format_matcher, parse_matchers
 from flightlog.rules.durations import parse_duration
@@ -30,12 +31,16 @@ __all__ = [
     "Integration",
     "Receiver",
     "Route",
+    "check_tenant_id",
     "load_alerting_config",
+    "load_tenant_alerting_config",
 ]
 
 DEFAULT_GROUP_WAIT_S = 30.0
 DEFAULT_GROUP_INTERVAL_S = 300.0
 DEFAULT_REPEAT_INTERVAL_S = 4 * 3600.0
+# What ``X-Scope-OrgID`` accepts (``flightlog.server.deps``), for ``alerting.tenants`` keys.
+_TENANT_ID = re.compile(r"[a-zA-Z0-9!\-_.*'()]{1,150}\Z")
 
 
 class _Strict(BaseModel):
@@ -207,6 +212,14 @@ class AlertingConfig:
     inhibit_rules: tuple[InhibitRule, ...] = ()
     resolve_timeout_s: float = 300.0
     warnings: tuple[str, ...] = field(default=())
+    # The tenants with a tree of their own (``alerting.tenants``); every other one uses this.
+    tenants: Mapping[str, AlertingConfig] = field(default_factory=dict)
+    # The document as written (without ``tenants``), for ``/api/v2/status`` (redacted there).
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def for_tenant(self, tenant: str) -> AlertingConfig:
+        """The tree that routes ``tenant``'s alerts: its own, else this (the default)."""
+        return self.tenants.get(tenant, self)
 
 
 def _legacy(match: Mapping[str, str], match_re: Mapping[str, str]) -> list[LabelMatcher]:
@@ -227,7 +240,9 @@ def _route_matchers(raw: _Route | _Inhibit, prefix: str = "") -> tuple[LabelMatc
     )
 
 
-def _build_route(raw: _Route, parent: Route | None, path: str, warnings: list[str]) -> Route:
+def _build_route(
+    raw: _Route, parent: Route | None, path: str, warnings: list[str], root: str = "alerting"
+) -> Route:
     matchers = _route_matchers(raw)
     if raw.mute_time_intervals or raw.active_time_intervals:
         warnings.append(f"{path}: time intervals are not supported by flightlog and are ignored")
@@ -258,7 +273,7 @@ def _build_route(raw: _Route, parent: Route | None, path: str, warnings: list[st
         key = "{}"
         if matchers:
             raise ConfigError(
-                "alerting.route: the root route must not have matchers: it matches every alert"
+                f"{root}.route: the root route must not have matchers: it matches every alert"
             )
     else:
         key = parent.key + "/{" + ",".join(format_matcher(m) for m in matchers) + "}"
@@ -290,7 +305,7 @@ def _build_route(raw: _Route, parent: Route | None, path: str, warnings: list[st
         key=key,
     )
     children = tuple(
-        _build_route(child, node, f"{path}.routes[{i}]", warnings)
+        _build_route(child, node, f"{path}.routes[{i}]", warnings, root)
         for i, child in enumerate(raw.routes)
     )
     return Route(
@@ -298,7 +313,9 @@ def _build_route(raw: _Route, parent: Route | None, path: str, warnings: list[st
     )
 
 
-def _integrations(raw: _Receiver, glob: _Global, warnings: list[str]) -> tuple[Integration, ...]:
+def _integrations(
+    raw: _Receiver, glob: _Global, warnings: list[str], root: str, tenant: str
+) -> tuple[Integration, ...]:
     configs = {
         kind: [
             (dict(item.model_extra or {}), item.send_resolved, item.timeout)
@@ -306,52 +323,112 @@ def _integrations(raw: _Receiver, glob: _Global, warnings: list[str]) -> tuple[I
         ]
         for kind in INTEGRATION_KINDS
     }
-    out = build_integrations(raw.name, configs, glob.model_dump(), warnings)
+    out = build_integrations(raw.name, configs, glob.model_dump(), warnings, root, tenant)
     for name in sorted(raw.model_fields_set):
         kind = name.removesuffix("_configs")
         if name.endswith("_configs") and kind not in INTEGRATION_KINDS and getattr(raw, name):
             warnings.append(
-                f"alerting.receivers[{raw.name}].{name} is not supported by flightlog and is ignored"
+                f"{root}.receivers[{raw.name}].{name} is not supported by flightlog and is ignored"
             )
     return out
 
 
-def _format_pydantic(exc: pydantic.ValidationError) -> str:
+def _format_pydantic(exc: pydantic.ValidationError, root: str = "alerting") -> str:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in ("alerting", *first["loc"]))
+    where = ".".join(str(p) for p in (root, *first["loc"]))
     if first["type"] == "extra_forbidden":
         return f"{where}: unknown key; check its spelling against alertmanager.yml's documentation"
     return f"{where}: {first['msg']}"
 
 
 def load_alerting_config(document: Mapping[str, Any] | None) -> AlertingConfig:
-    """Check an ``alertmanager.yml`` document and build the runnable configuration.
+    """Check the ``alerting:`` section and build the runnable configuration.
 
-    ``None`` or ``{}`` gives a configuration with one receiver ``default`` that notifies
-    nobody, so alert state and the API still work without notification settings.
+    The section is an ``alertmanager.yml`` (the default tree) with an optional
+    ``tenants:`` mapping of tenant ID to that tenant's own ``alertmanager.yml``, as
+    Mimir's multi-tenant Alertmanager keeps one configuration per tenant. ``None`` or
+    ``{}`` gives a default tree with one receiver ``default`` that notifies nobody, so
+    alert state and the API still work without notification settings.
     """
+    tenants_raw: Any = None
+    if isinstance(document, Mapping) and "tenants" in document:
+        tenants_raw = document["tenants"]
+        document = {k: v for k, v in document.items() if k != "tenants"}
     if not document:
         document = {"route": {"receiver": "default"}, "receivers": [{"name": "default"}]}
+    default = _load_tree(document, "alerting", "")
+    if tenants_raw is None:
+        return default
+    if not isinstance(tenants_raw, Mapping):
+        raise ConfigError(
+            "alerting.tenants must map tenant IDs to alertmanager.yml documents, "
+            f"got {type(tenants_raw).__name__}"
+        )
+    tenants: dict[str, AlertingConfig] = {}
+    warnings = list(default.warnings)
+    for tenant, tree in tenants_raw.items():
+        check_tenant_id(tenant, "alerting.tenants")
+        tenants[tenant] = load_tenant_alerting_config(tree, tenant, f"alerting.tenants.{tenant}")
+        warnings += tenants[tenant].warnings
+    return replace(default, tenants=tenants, warnings=tuple(warnings))
+
+
+def check_tenant_id(tenant: object, where: str) -> str:
+    """A tenant ID as ``X-Scope-OrgID`` accepts it, and not ``default`` (the top-level tree)."""
+    if not isinstance(tenant, str) or _TENANT_ID.match(tenant) is None or tenant in (".", ".."):
+        raise ConfigError(
+            f"{where}: {tenant!r} is not a tenant ID: use up to 150 letters, digits and "
+            "!-_.*'() characters"
+        )
+    if tenant == DEFAULT_TENANT:
+        raise ConfigError(
+            f"{where}.{tenant}: the {DEFAULT_TENANT!r} tenant is routed by the top-level "
+            "`alerting:` tree; move its route and receivers there"
+        )
+    return tenant
+
+
+def load_tenant_alerting_config(document: Any, tenant: str, root: str) -> AlertingConfig:
+    """One tenant's ``alertmanager.yml``; errors and warnings start with ``root``.
+
+    Its integrations are keyed under the tenant (``<tenant>/<receiver>/<kind>/<index>``),
+    so two tenants' receivers of the same name have their own delivery queues and
+    notification-log entries.
+    """
+    if not document:
+        raise ConfigError(
+            f"{root} is empty: give it at least `route: {{receiver: <name>}}` and `receivers:`"
+        )
+    if not isinstance(document, Mapping):
+        raise ConfigError(
+            f"{root} must be an alertmanager.yml document (a mapping), got {type(document).__name__}"
+        )
+    return _load_tree(document, root, tenant)
+
+
+def _load_tree(document: Mapping[str, Any], root: str, tenant: str) -> AlertingConfig:
     try:
         parsed = _Document.model_validate(document)
     except pydantic.ValidationError as exc:
-        raise ConfigError(_format_pydantic(exc)) from exc
+        raise ConfigError(_format_pydantic(exc, root)) from None
     warnings: list[str] = []
     for key in sorted(parsed.model_fields_set - {"global_", "route", "receivers", "inhibit_rules"}):
         if getattr(parsed, key) is not None:
-            warnings.append(f"alerting.{key} is not supported by flightlog and is ignored")
+            warnings.append(f"{root}.{key} is not supported by flightlog and is ignored")
     for key in sorted(parsed.global_.model_fields_set - _GLOBAL_IMPLEMENTED):
         if getattr(parsed.global_, key) is not None:
-            warnings.append(f"alerting.global.{key} is not supported by flightlog and is ignored")
+            warnings.append(f"{root}.global.{key} is not supported by flightlog and is ignored")
     if parsed.route is None:
-        raise ConfigError("alerting.route is missing: add `route: {receiver: <name>}`")
+        raise ConfigError(f"{root}.route is missing: add `route: {{receiver: <name>}}`")
     receivers: dict[str, Receiver] = {}
     for raw in parsed.receivers:
         if raw.name in receivers:
-            raise ConfigError(f"alerting.receivers: receiver {raw.name!r} is defined twice")
-        receivers[raw.name] = Receiver(raw.name, _integrations(raw, parsed.global_, warnings))
-    route = _build_route(parsed.route, None, "alerting.route", warnings)
-    _check_receivers(route, receivers, "alerting.route")
+            raise ConfigError(f"{root}.receivers: receiver {raw.name!r} is defined twice")
+        receivers[raw.name] = Receiver(
+            raw.name, _integrations(raw, parsed.global_, warnings, root, tenant)
+        )
+    route = _build_route(parsed.route, None, f"{root}.route", warnings, root)
+    _check_receivers(route, receivers, f"{root}.route")
     inhibit = tuple(
         InhibitRule(_route_matchers(r, "source"), _route_matchers(r, "target"), tuple(r.equal))
         for r in parsed.inhibit_rules
@@ -362,6 +439,7 @@ def load_alerting_config(document: Mapping[str, Any] | None) -> AlertingConfig:
         inhibit_rules=inhibit,
         resolve_timeout_s=parse_duration(parsed.global_.resolve_timeout),
         warnings=tuple(warnings),
+        source=dict(document),
     )
 
 

@@ -12,8 +12,9 @@ group is re-sent only after ``repeat_interval``.
 
 Tenants are kept apart as in Mimir's multi-tenant Alertmanager: an alert is identified by
 (tenant, fingerprint), groups of a tenant other than the default have keys under
-``<tenant>/``, and only the tenant's own silences and firing alerts mute or inhibit it.
-The routing tree and receivers are shared.
+``<tenant>/``, and only the tenant's own silences and firing alerts mute or inhibit it. Each tenant is
+routed by its own tree (``alerting.tenants``, or one set with ``set_tenant_config``) or,
+without one, by the default tree; inhibit rules and receivers come from the same tree.
 """
 
 from __future__ import annotations
@@ -108,10 +109,37 @@ class Dispatcher:
         self._lock = threading.RLock()
         self._alerts: dict[_AlertKey, Alert] = {}
         self._groups: dict[str, _Group] = {}
+        self._tenant_configs: dict[str, AlertingConfig] = {}
 
     @property
     def config(self) -> AlertingConfig:
         return self._config
+
+    def config_for(self, tenant: str) -> AlertingConfig:
+        """The tree routing ``tenant``: one set at runtime, else from ``alerting:``."""
+        with self._lock:
+            found = self._tenant_configs.get(tenant)
+        return found if found is not None else self._config.for_tenant(tenant)
+
+    def set_tenant_config(self, tenant: str, config: AlertingConfig | None) -> None:
+        """Route ``tenant`` by ``config`` from now on (``None``: back to ``alerting:``).
+
+        The tenant's groups are rebuilt under the new tree from its alerts, as Mimir
+        restarts a tenant's Alertmanager on a new configuration; other tenants are not
+        touched.
+        """
+        now = self._clock()
+        with self._lock:
+            if config is None:
+                self._tenant_configs.pop(tenant, None)
+            else:
+                self._tenant_configs[tenant] = config
+            for key, group in list(self._groups.items()):
+                if group.tenant == tenant:
+                    del self._groups[key]
+            for alert in self._alerts.values():
+                if alert.tenant == tenant:
+                    self._group(alert, now)
 
     def put(self, alerts: Iterable[Alert]) -> None:
         """Take new or updated alerts; an alert without ``ends_at`` resolves after ``resolve_timeout``."""
@@ -119,30 +147,34 @@ class Dispatcher:
         with self._lock:
             for alert in alerts:
                 if alert.ends_at is None:
-                    alert = replace(alert, ends_at=now + self._config.resolve_timeout_s)
+                    resolve_s = self.config_for(alert.tenant).resolve_timeout_s
+                    alert = replace(alert, ends_at=now + resolve_s)
                 if not alert.updated_at:
                     alert = replace(alert, updated_at=now)
-                fp = alert.fingerprint
                 previous = self._alerts.get(_key(alert))
                 if previous is not None and previous.status_at(now) is AlertStatus.FIRING:
                     alert = replace(alert, starts_at=min(previous.starts_at, alert.starts_at))
                 self._alerts[_key(alert)] = alert
-                for route in match_routes(self._config.route, alert.labels):
-                    key = group_key(route, alert.labels, alert.tenant)
-                    group = self._groups.get(key)
-                    if group is None:
-                        group = _Group(
-                            route,
-                            key,
-                            group_labels(route, alert.labels),
-                            alert.tenant,
-                            next_flush=now + route.group_wait_s,
-                        )
-                        self._groups[key] = group
-                    group.alerts[fp] = alert
-                    # An alert older than group_wait need not wait again (e.g. after a restart).
-                    if not group.has_flushed and alert.starts_at + route.group_wait_s <= now:
-                        group.next_flush = min(group.next_flush, now)
+                self._group(alert, now)
+
+    def _group(self, alert: Alert, now: float) -> None:
+        """Put ``alert`` into the groups of every route of its tenant's tree it reaches."""
+        for route in match_routes(self.config_for(alert.tenant).route, alert.labels):
+            key = group_key(route, alert.labels, alert.tenant)
+            group = self._groups.get(key)
+            if group is None:
+                group = _Group(
+                    route,
+                    key,
+                    group_labels(route, alert.labels),
+                    alert.tenant,
+                    next_flush=now + route.group_wait_s,
+                )
+                self._groups[key] = group
+            group.alerts[alert.fingerprint] = alert
+            # An alert older than group_wait need not wait again (e.g. after a restart).
+            if not group.has_flushed and alert.starts_at + route.group_wait_s <= now:
+                group.next_flush = min(group.next_flush, now)
 
     def alerts(self, tenants: Collection[str] | None = None) -> list[tuple[Alert, AlertMarker]]:
         """The alerts in the store (of ``tenants``, or all) with their markers, for ``GET /api/v2/alerts``."""
@@ -155,7 +187,10 @@ class Dispatcher:
             if tenants is not None and alert.tenant not in tenants:
                 continue
             receivers = tuple(
-                dict.fromkeys(r.receiver for r in match_routes(self._config.route, alert.labels))
+                dict.fromkeys(
+                    r.receiver
+                    for r in match_routes(self.config_for(alert.tenant).route, alert.labels)
+                )
             )
             out.append((alert, self._marker(alert, firing, now, receivers)))
         return out
@@ -166,7 +201,8 @@ class Dispatcher:
         silenced = tuple(self._silences.muting(alert.labels, now, alert.tenant))
         # A generator: inhibiting() reads it only when an inhibit rule targets this alert.
         same_tenant = (a for a in firing if a.tenant == alert.tenant)
-        inhibited = tuple(inhibiting(self._config.inhibit_rules, alert.labels, same_tenant))
+        rules = self.config_for(alert.tenant).inhibit_rules
+        inhibited = tuple(inhibiting(rules, alert.labels, same_tenant))
         state = "suppressed" if silenced or inhibited else "active"
         return AlertMarker(state, silenced, inhibited, receivers)
 
@@ -213,7 +249,7 @@ class Dispatcher:
         resolved = frozenset(
             a.fingerprint for a in visible if a.status_at(now) is AlertStatus.RESOLVED
         )
-        receiver = self._config.receivers[group.route.receiver]
+        receiver = self.config_for(group.tenant).receivers[group.route.receiver]
         out = []
         for integration in receiver.integrations:
             entry = self._nflog.get(group.key, integration.key)

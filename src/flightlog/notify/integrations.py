@@ -46,11 +46,15 @@ class Integration:
     options: Mapping[str, Any]
     send_resolved: bool
     timeout_s: float
+    # The tenant whose own tree (``alerting.tenants``) defines it; "" for the default tree.
+    tenant: str = ""
 
     @property
     def key(self) -> str:
-        """Identity in the notification log: ``receiver/kind/index``."""
-        return f"{self.receiver}/{self.kind}/{self.index}"
+        """Identity in the notification log and delivery queue: ``receiver/kind/index``,
+        under ``<tenant>/`` for an integration of a tenant's own tree."""
+        key = f"{self.receiver}/{self.kind}/{self.index}"
+        return f"{self.tenant}/{key}" if self.tenant else key
 
 
 # The options each integration reads (besides ``send_resolved`` and ``timeout``); any
@@ -223,17 +227,20 @@ def build_integrations(
     configs: Mapping[str, list[tuple[dict[str, Any], bool | None, str | int | None]]],
     glob: Mapping[str, Any],
     warnings: list[str],
+    root: str = "alerting",
+    tenant: str = "",
 ) -> tuple[Integration, ...]:
     """The integrations of one receiver from its ``<kind>_configs`` as written.
 
     ``configs`` maps a kind to (options, send_resolved, timeout) per entry; ``glob`` is
-    the ``global:`` section. Unread options are appended to ``warnings``.
+    the ``global:`` section. Unread options are appended to ``warnings``; messages start
+    with ``root`` (``alerting``, or ``alerting.tenants.<id>``).
     """
     out: list[Integration] = []
     for kind in INTEGRATION_KINDS:
         for index, (raw_options, send_resolved, timeout) in enumerate(configs.get(kind, [])):
             options: dict[str, Any] = dict(raw_options)
-            where = f"alerting.receivers[{receiver}].{kind}_configs[{index}]"
+            where = f"{root}.receivers[{receiver}].{kind}_configs[{index}]"
             _unsupported_options(options, kind, where, warnings)
             _apply_globals(options, kind, glob, where)
             _check_secret_files(options, kind, where, warnings)
@@ -262,6 +269,7 @@ def build_integrations(
                     if send_resolved is None
                     else send_resolved,
                     timeout_s=timeout_s,
+                    tenant=tenant,
                 )
             )
     return tuple(out)

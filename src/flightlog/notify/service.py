@@ -1,26 +1,36 @@
 """The running notification pipeline: dispatcher + delivery + a ticker thread, over one state dir.
 
-``NotifyService(config, state_dir)`` is what the server starts: silences and the
-notification log live in ``state_dir/notify.db`` so they survive restarts. ``senders``
-replaces the integrations' send functions (by kind), for tests.
+``NotifyService(config, state_dir)`` is what the server starts: silences, the
+notification log and the tenants' configurations set through the API live in
+``state_dir/notify.db`` so they survive restarts. ``senders`` replaces the integrations'
+send functions (by kind), for tests.
+
+A tenant is routed by, in order: its tree in ``alerting.tenants`` (flightlog.yaml; the
+API cannot change it), the configuration it set through the API, the default tree.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from flightlog.errors import ConfigError
+from flightlog.model import DEFAULT_TENANT
 from flightlog.notify.config import AlertingConfig
 from flightlog.notify.delivery import Delivery, RetryPolicy, Sender
 from flightlog.notify.dispatcher import Dispatcher
 from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.nflog import NotificationLog
 from flightlog.notify.silences import SilenceStore
+from flightlog.notify.tenant_configs import TenantConfigStore, parse_tenant_config
 from flightlog.rules.alert import Alert
 
 __all__ = ["NotifyService"]
+
+log = logging.getLogger("flightlog.notify")
 
 _MAX_SLEEP_S = 0.5
 # Alertmanager's default --data.retention: notification-log entries and expired silences.
@@ -53,10 +63,57 @@ class NotifyService:
             senders=senders,
             metrics=self.metrics,
         )
+        self.tenant_configs = TenantConfigStore(state_dir / "notify.db")
+        self._tenant_lock = threading.Lock()
+        for tenant, text in sorted(self.tenant_configs.all().items()):
+            if self.configured_in_file(tenant):
+                log.warning(
+                    "tenant %r: the configuration set through the API is not used: "
+                    "flightlog.yaml configures this tenant",
+                    tenant,
+                )
+                continue
+            try:
+                self.dispatcher.set_tenant_config(tenant, parse_tenant_config(text, tenant))
+            except ConfigError as exc:  # e.g. stored by a version that read more keys
+                log.warning("tenant %r: stored configuration not used: %s", tenant, exc)
         self._clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def configured_in_file(self, tenant: str) -> bool:
+        """Whether flightlog.yaml gives ``tenant`` its tree (``default``: the top-level one)."""
+        return tenant == DEFAULT_TENANT or tenant in self.dispatcher.config.tenants
+
+    def tenant_config(self, tenant: str) -> AlertingConfig | None:
+        """``tenant``'s own configuration (from flightlog.yaml or the API); ``None`` if it has
+        none and uses the default tree."""
+        if self.configured_in_file(tenant):
+            return self.dispatcher.config.for_tenant(tenant)
+        text = self.tenant_configs.get(tenant)
+        return None if text is None else self.dispatcher.config_for(tenant)
+
+    def set_tenant_config(self, tenant: str, text: str) -> AlertingConfig:
+        """Check, store and apply ``tenant``'s configuration; ``ConfigError`` leaves the
+        stored one as it was."""
+        config = parse_tenant_config(text, tenant)
+        with self._tenant_lock:  # the stored and the running config change together
+            self.tenant_configs.put(tenant, text, self._clock())
+            self.dispatcher.set_tenant_config(tenant, config)
+        for warning in config.warnings:
+            log.warning("tenant %r: %s", tenant, warning)
+        self._wake.set()
+        return config
+
+    def delete_tenant_config(self, tenant: str) -> bool:
+        """Forget ``tenant``'s configuration: it uses the default tree again."""
+        with self._tenant_lock:
+            found = self.tenant_configs.delete(tenant)
+            if found:
+                self.dispatcher.set_tenant_config(tenant, None)
+        self._wake.set()
+        return found
 
     def put(self, alerts: Iterable[Alert]) -> None:
         self.dispatcher.put(alerts)
@@ -103,3 +160,4 @@ class NotifyService:
         self.delivery.stop()
         self.silences.close()
         self.nflog.close()
+        self.tenant_configs.close()

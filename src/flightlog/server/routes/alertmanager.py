@@ -6,9 +6,18 @@
 * ``GET/POST /api/v2/silences``, ``GET/DELETE /api/v2/silence/{id}`` (and the same under
   ``/api/v2/silences/{id}``), in Alertmanager's JSON shapes.
 
+* ``GET/POST/DELETE /api/v1/alerts``: the tenant's own Alertmanager configuration, as
+  Mimir's config API (admin role). GET answers ``template_files`` and
+  ``alertmanager_config`` in YAML with secrets as ``<secret>`` (404 for a tenant routed
+  by the default tree); POST takes that shape (or a bare ``alertmanager.yml``), checks
+  it, stores it under the data dir and routes the tenant by it (201); DELETE puts the
+  tenant back on the default tree. A tenant configured in flightlog.yaml
+  (``alerting.tenants``, or ``default``) is refused with 409: edit the file instead.
+
 Every endpoint is scoped to the caller's tenant (``X-Scope-OrgID``, ``default`` without
 it), as Mimir's multi-tenant Alertmanager is: a tenant sees, posts, silences and expires
-only its own alerts and silences. Reads may name several tenants (``a|b``).
+only its own alerts and silences, and is routed by its own tree when it has one
+(``/api/v2/status`` shows that tree, redacted). Reads may name several tenants (``a|b``).
 """
 
 from __future__ import annotations
@@ -16,11 +25,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+import yaml
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from flightlog.config import Role
 from flightlog.errors import ConfigError
 from flightlog.notify.matchers import matches_all, parse_matchers
+from flightlog.notify.redact import redact_secrets
 from flightlog.notify.service import NotifyService
 from flightlog.notify.silences import matcher_from_api
 from flightlog.rules.alert import Alert, format_rfc3339, parse_rfc3339
@@ -33,7 +44,9 @@ __all__ = ["router"]
 router = APIRouter(tags=["alertmanager"])
 _read = require_role(Role.READ)
 _write = require_role(Role.WRITE)
+_admin = require_role(Role.ADMIN)
 MAX_ALERTS_PER_POST = 10_000
+MAX_CONFIG_BODY = 1 << 20
 
 
 def _notify(services: Services = Depends(get_services)) -> NotifyService:
@@ -138,11 +151,11 @@ _STARTED = time.time()
 
 @router.get("/api/v2/status")
 def get_status(
-    _: tuple[str, ...] = Depends(_read), services: Services = Depends(get_services)
+    tenants: tuple[str, ...] = Depends(_read), notify: NotifyService = Depends(_notify)
 ) -> dict[str, Any]:
-    import yaml
-
     from flightlog._version import __version__
+
+    source = redact_secrets(notify.dispatcher.config_for(tenants[0]).source)
 
     return {
         "cluster": {"name": "", "status": "disabled", "peers": []},
@@ -154,9 +167,7 @@ def get_status(
             "buildDate": "",
             "goVersion": "",
         },
-        "config": {
-            "original": yaml.safe_dump(services.config.section("alerting") or {}, sort_keys=False)
-        },
+        "config": {"original": yaml.safe_dump(source, sort_keys=False)},
         "uptime": format_rfc3339(_STARTED),
     }
 
@@ -283,4 +294,66 @@ def expire_silence(
     except KeyError:
         raise HTTPError(404, f"silence {silence_id!r} not found") from None
     notify.put([])  # wake the ticker: muted groups may be due now
+    return Response(status_code=200)
+
+
+def _file_configured(notify: NotifyService, tenant: str) -> None:
+    if notify.configured_in_file(tenant):
+        where = "the top-level `alerting:` tree" if tenant == "default" else "alerting.tenants"
+        raise HTTPError(
+            409,
+            f"tenant {tenant!r} is configured in flightlog.yaml ({where}); edit the file "
+            "and restart instead",
+        )
+
+
+@router.get("/api/v1/alerts")
+def get_tenant_config(
+    tenants: tuple[str, ...] = Depends(_admin), notify: NotifyService = Depends(_notify)
+) -> Response:
+    config = notify.tenant_config(tenants[0])
+    if config is None:
+        raise HTTPError(
+            404,
+            f"tenant {tenants[0]!r} has no Alertmanager configuration of its own and is routed "
+            "by the default tree; set one with POST /api/v1/alerts",
+        )
+    inner = yaml.safe_dump(redact_secrets(config.source), sort_keys=False)
+    body = yaml.safe_dump({"template_files": {}, "alertmanager_config": inner}, sort_keys=False)
+    return Response(body, media_type="application/yaml")
+
+
+@router.post("/api/v1/alerts")
+async def set_tenant_config(
+    request: Request,
+    tenants: tuple[str, ...] = Depends(_admin),
+    notify: NotifyService = Depends(_notify),
+) -> Response:
+    import anyio
+
+    _file_configured(notify, tenants[0])
+    body = await request.body()
+    if len(body) > MAX_CONFIG_BODY:
+        raise HTTPError(
+            413, f"the configuration is {len(body)} bytes; the limit is {MAX_CONFIG_BODY}"
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPError(400, "the configuration must be UTF-8 YAML") from None
+    if not text.strip():
+        raise HTTPError(400, "the body is empty: send `alertmanager_config: |` with the file")
+    try:
+        await anyio.to_thread.run_sync(notify.set_tenant_config, tenants[0], text)
+    except ConfigError as exc:
+        raise HTTPError(400, str(exc)) from None
+    return Response(status_code=201)
+
+
+@router.delete("/api/v1/alerts")
+def delete_tenant_config(
+    tenants: tuple[str, ...] = Depends(_admin), notify: NotifyService = Depends(_notify)
+) -> Response:
+    _file_configured(notify, tenants[0])
+    notify.delete_tenant_config(tenants[0])
     return Response(status_code=200)
