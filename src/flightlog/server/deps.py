@@ -18,7 +18,8 @@ Browsers cannot set headers on a WebSocket, so the ``tail`` websocket also takes
 token as a subprotocol (Kubernetes does the same): the client offers ``flightlog`` and
 ``base64url.bearer.flightlog.<base64url(token), no padding>``; the server answers with
 ``flightlog`` and never echoes the token. Unlike a query parameter, it stays out of
-access logs and proxy URLs.
+access logs and proxy URLs. The tenants likewise: without an ``X-Scope-OrgID`` header,
+``base64url.tenant.flightlog.<base64url(header value)>`` names them (``websocket_tenant_ids``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "BEARER_SUBPROTOCOL_PREFIX",
     "TAIL_SUBPROTOCOL",
     "TENANT_HEADER",
+    "TENANT_SUBPROTOCOL_PREFIX",
     "authorize",
     "get_config",
     "get_services",
@@ -52,11 +54,14 @@ __all__ = [
     "tenant_id",
     "tenant_ids",
     "websocket_authorization",
+    "websocket_tenant_ids",
 ]
 
 TENANT_HEADER = "X-Scope-OrgID"
 TAIL_SUBPROTOCOL = "flightlog"
 BEARER_SUBPROTOCOL_PREFIX = "base64url.bearer.flightlog."
+TENANT_SUBPROTOCOL_PREFIX = "base64url.tenant.flightlog."
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*=*\Z")
 _TENANT_ID = re.compile(r"[a-zA-Z0-9!\-_.*'()]{1,150}\Z")
 
 
@@ -88,10 +93,41 @@ def _check_tenant(tenant: str) -> str:
 
 def tenant_ids(request: Request) -> tuple[str, ...]:
     """Tenants a read request names: ``X-Scope-OrgID: a|b``, de-duplicated, in order."""
-    header = request.headers.get(TENANT_HEADER, "").strip()
+    return _parse_tenants(request.headers.get(TENANT_HEADER, ""))
+
+
+def _parse_tenants(header: str) -> tuple[str, ...]:
+    header = header.strip()
     if not header:
         return (DEFAULT_TENANT,)
     return tuple(dict.fromkeys(_check_tenant(t.strip()) for t in header.split("|")))
+
+
+def _decode_subprotocol(offered: str, prefix: str) -> str:
+    """The UTF-8 text after ``prefix`` in base64url (padding optional); ValueError if none."""
+    encoded = offered.removeprefix(prefix)
+    if _BASE64URL.match(encoded) is None:  # the decoder would skip other characters
+        raise ValueError(f"not base64url: {prefix}…")
+    # binascii.Error and UnicodeDecodeError are ValueErrors, as is non-ASCII text.
+    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+
+
+def websocket_tenant_ids(header: str | None, subprotocols: Sequence[str]) -> tuple[str, ...]:
+    """A websocket's tenants: its ``X-Scope-OrgID`` header, else a tenant subprotocol.
+
+    Browsers cannot set headers on a websocket, so they offer
+    ``base64url.tenant.flightlog.<base64url(a|b)>``; with neither, the tenant is ``default``.
+    A subprotocol that does not decode raises ``ValueError``, a bad tenant ``HTTPError``.
+    """
+    if header and header.strip():
+        return _parse_tenants(header)
+    for offered in subprotocols:
+        if offered.startswith(TENANT_SUBPROTOCOL_PREFIX):
+            try:
+                return _parse_tenants(_decode_subprotocol(offered, TENANT_SUBPROTOCOL_PREFIX))
+            except ValueError as exc:
+                raise ValueError("the tenant subprotocol is not base64url of UTF-8 text") from exc
+    return (DEFAULT_TENANT,)
 
 
 def tenant_id(request: Request) -> str:
@@ -131,10 +167,9 @@ def websocket_authorization(authorization: str | None, subprotocols: Sequence[st
     for offered in subprotocols:
         if not offered.startswith(BEARER_SUBPROTOCOL_PREFIX):
             continue
-        encoded = offered.removeprefix(BEARER_SUBPROTOCOL_PREFIX)
         try:
-            token = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-        except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII text
+            token = _decode_subprotocol(offered, BEARER_SUBPROTOCOL_PREFIX)
+        except ValueError:
             return None
         return f"Bearer {token}" if token else None
     return None

@@ -39,13 +39,14 @@ from flightlog.query.results import StreamsResult, format_seconds, to_loki_json
 from flightlog.query.tail import TailCursor
 from flightlog.server.deps import (
     TAIL_SUBPROTOCOL,
+    TENANT_HEADER,
     authorize,
     get_services,
     require_role,
-    tenant_ids,
     websocket_authorization,
+    websocket_tenant_ids,
 )
-from flightlog.server.errors import error_response
+from flightlog.server.errors import HTTPError, error_response
 from flightlog.server.services import Services
 
 __all__ = ["router"]
@@ -342,14 +343,15 @@ async def tail(websocket: WebSocket) -> None:
     """Follow a log query: every poll sends the entries not sent yet (``query.tail``)."""
     services: Services | None = getattr(websocket.app.state, "services", None)
     # A browser sends its token as a subprotocol (deps.websocket_authorization) and fails
-    # the handshake unless one it offered is chosen: choose ours, never the token's.
+    # the handshake unless one it offered is chosen: choose ours, never the token's. Its
+    # tenants come the same way when it sends no X-Scope-OrgID (websocket_tenant_ids).
     offered: list[str] = websocket.scope.get("subprotocols", [])
     await websocket.accept(subprotocol=TAIL_SUBPROTOCOL if TAIL_SUBPROTOCOL in offered else None)
     try:
         if services is None:
             raise QueryError("flightlog is starting or shutting down; retry shortly")
         params = dict(websocket.query_params)
-        tenants = tenant_ids(websocket)  # type: ignore[arg-type]
+        tenants = websocket_tenant_ids(websocket.headers.get(TENANT_HEADER), offered)
         credentials = websocket_authorization(websocket.headers.get("authorization"), offered)
         authorize(services.config.auth, credentials, tenants, Role.READ)
         text = _required(params, "query")
@@ -364,7 +366,7 @@ async def tail(websocket: WebSocket) -> None:
             if params.get("start")
             else now - 3600 * 1_000_000_000
         )
-    except (FlightlogError, ValueError) as exc:
+    except (FlightlogError, HTTPError, ValueError) as exc:
         body = {"status": "error", "errorType": _tail_error_type(exc), "error": str(exc)}
         await websocket.send_text(orjson.dumps(body).decode())
         await websocket.close(code=1008)

@@ -24,7 +24,43 @@ FL.forgetToken = function () {
   localStorage.removeItem(FL.TOKEN_KEY);
 };
 
-// Every API call of the UI goes through here: it adds the token, turns error answers into
+// ---- tenant ---------------------------------------------------------------------------------
+// Like Grafana's Loki data source: the tenant the UI reads (sent as X-Scope-OrgID; `a|b` reads
+// several), chosen in the header and remembered on this browser. Empty: the server's default.
+FL.TENANT_KEY = "flightlog.tenant";
+
+FL.tenant = function () {
+  return (localStorage.getItem(FL.TENANT_KEY) || "").trim();
+};
+
+FL.saveTenant = function (tenant) {
+  const value = String(tenant || "").trim();
+  if (value) localStorage.setItem(FL.TENANT_KEY, value); else localStorage.removeItem(FL.TENANT_KEY);
+};
+
+// A "Tenant" field in the header: a change is saved and the page loads its data again.
+FL.renderTenant = function () {
+  const header = document.querySelector("header");
+  if (!header || document.getElementById("tenant")) return;
+  const input = FL.el("input", { id: "tenant", size: "12", placeholder: "default", autocomplete: "off", spellcheck: "false",
+    title: "X-Scope-OrgID sent with every request; a|b reads several tenants; empty: the server's default" });
+  input.value = FL.tenant();
+  input.addEventListener("change", () => {
+    if (input.value.trim() === FL.tenant()) return;
+    FL.saveTenant(input.value);
+    window.location.reload();
+  });
+  header.append(FL.el("span", { class: "tenant" }, FL.el("label", { for: "tenant" }, "Tenant"), " ", input));
+};
+
+// base64url of the UTF-8 text, without padding, as the WebSocket subprotocols carry it.
+FL.base64url = function (text) {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
+
+// Every API call of the UI goes through here: it adds the tenant and the token, turns error answers into
 // thrown Errors, and on 401/403 asks for a token and sends the same request again once one
 // is saved (the server refuses before doing anything, so a repeated POST is safe).
 FL.api = async function (path, options = {}) {
@@ -32,6 +68,8 @@ FL.api = async function (path, options = {}) {
     const sentToken = FL.token();
     const headers = new Headers(options.headers || {});
     if (sentToken) headers.set("Authorization", `Bearer ${sentToken}`);
+    const tenant = FL.tenant();
+    if (tenant && !headers.has("X-Scope-OrgID")) headers.set("X-Scope-OrgID", tenant);
     let response;
     try {
       response = await fetch(path, { ...options, headers });
@@ -55,15 +93,15 @@ FL.api = async function (path, options = {}) {
   }
 };
 
-// The WebSocket subprotocols that carry the token (browsers cannot set headers on a
-// WebSocket): "flightlog", which the server answers with, and the token in base64url.
+// The WebSocket subprotocols that carry the token and the tenant (browsers cannot set
+// headers on a WebSocket): "flightlog", which the server answers with, and each in base64url.
 FL.socketProtocols = function () {
-  const token = FL.token();
-  if (!token) return [];
-  let binary = "";
-  for (const byte of new TextEncoder().encode(token)) binary += String.fromCharCode(byte);
-  const encoded = btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  return ["flightlog", `base64url.bearer.flightlog.${encoded}`];
+  const token = FL.token(), tenant = FL.tenant();
+  if (!token && !tenant) return [];
+  const protocols = ["flightlog"];
+  if (token) protocols.push(`base64url.bearer.flightlog.${FL.base64url(token)}`);
+  if (tenant) protocols.push(`base64url.tenant.flightlog.${FL.base64url(tenant)}`);
+  return protocols;
 };
 
 // Why a 403 happened, in words: the server names the role it wanted or the tenant.
@@ -127,7 +165,7 @@ FL.renderSignOut = function () {
     window.location.reload();
   } }, "Sign out"));
 };
-document.addEventListener("DOMContentLoaded", () => FL.renderSignOut());
+document.addEventListener("DOMContentLoaded", () => { FL.renderTenant(); FL.renderSignOut(); });
 
 FL.showError = function (err) {
   const box = document.getElementById("error");
