@@ -13,6 +13,8 @@ from prometheus_client import CollectorRegistry
 from flightlog.collect import Agent, FileInput
 from flightlog.collect.metrics import agent_metrics
 
+from .readback import stored_lines
+
 
 def _write(path: Path, lines: Iterable[str]) -> None:
     with open(path, "a", encoding="utf-8") as handle:
@@ -31,34 +33,6 @@ def _assert_within(batches: list[list[str]], max_lines: int, max_bytes: int) -> 
         if len(lines) > max_lines or _push_bytes(lines) > max_bytes
     ]
     assert not too_big, f"pushes over {max_lines} lines / {max_bytes} bytes: {too_big[:5]}"
-
-
-def _stored_lines(server, selector: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every line of ``selector`` the real server holds, in time order."""
-    lines: list[str] = []
-    start = time.time_ns() - 3600 * 10**9
-    with server.client() as http:
-        while True:
-            response = http.get(
-                "/loki/api/v1/query_range",
-                params={
-                    "query": selector,
-                    "start": str(start),
-                    "end": str(time.time_ns() + 10**9),
-                    "limit": "5000",
-                    "direction": "forward",
-                },
-            )
-            assert response.status_code == 200, response.text
-            values = sorted(
-                (int(ts), line)
-                for stream in response.json()["data"]["result"]
-                for ts, line, *_ in stream["values"]
-            )
-            if not values:
-                return lines
-            lines.extend(line for _, line in values)
-            start = values[-1][0] + 1
 
 
 def test_many_lines_read_at_once_are_split_by_max_lines(
@@ -247,4 +221,4 @@ def test_pushes_within_the_bounds_fit_the_real_servers_request_limit(
         time.sleep(0.05)
     agent.stop()
     assert metrics.rejected_lines._value.get() == 0, "the server refused a push as too large"
-    assert _stored_lines(server, '{job="bounded"}') == lines
+    assert stored_lines(server, '{job="bounded"}') == lines

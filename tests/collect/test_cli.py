@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from flightlog.cli.app import app
 
+from .readback import stored_lines
+
 
 def _collect(
     *args: str, stdin: int | None = None, stdout: int | None = subprocess.DEVNULL
@@ -35,34 +37,6 @@ def _wait(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-
             return
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
-
-
-def _stored_lines(server, selector: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every line of ``selector`` the real server holds, paging forward through query_range."""
-    lines: list[str] = []
-    start = time.time_ns() - 3600 * 10**9
-    with server.client() as http:
-        while True:
-            response = http.get(
-                "/loki/api/v1/query_range",
-                params={
-                    "query": selector,
-                    "start": str(start),
-                    "end": str(time.time_ns() + 10**9),
-                    "limit": "5000",
-                    "direction": "forward",
-                },
-            )
-            assert response.status_code == 200, response.text
-            values = sorted(
-                (int(ts), line)
-                for stream in response.json()["data"]["result"]
-                for ts, line, *_ in stream["values"]
-            )
-            if not values:
-                return lines
-            lines.extend(line for _, line in values)
-            start = values[-1][0] + 1
 
 
 @pytest.mark.slow
@@ -87,7 +61,7 @@ def test_sigkill_mid_file_then_restart_loses_and_repeats_nothing(tmp_path, fligh
         _wait(
             lambda: (
                 (tmp_path / "state" / "buffer").exists()
-                and len(_stored_lines(flightlog_server, '{job="kill"}')) > 0
+                and len(stored_lines(flightlog_server, '{job="kill"}')) > 0
             )
         )
         time.sleep(0.05 * round_)  # land the kill at different points of the shipping cycle
@@ -102,10 +76,10 @@ def test_sigkill_mid_file_then_restart_loses_and_repeats_nothing(tmp_path, fligh
         start = total // 2 + 2000
         handle.write("".join(f"step {i:06d} loss=0.{i % 997:03d}\n" for i in range(start, total)))
     agent = _collect("--config", str(config), *args)
-    _wait(lambda: len(_stored_lines(flightlog_server, '{job="kill"}')) >= total, timeout=90)
+    _wait(lambda: len(stored_lines(flightlog_server, '{job="kill"}')) >= total, timeout=90)
     agent.send_signal(signal.SIGTERM)
     assert agent.wait(30) == 0
-    counts = Counter(_stored_lines(flightlog_server, '{job="kill"}'))
+    counts = Counter(stored_lines(flightlog_server, '{job="kill"}'))
     missing = total - len(counts)
     duplicated = sum(1 for value in counts.values() if value > 1)
     assert (missing, duplicated) == (0, 0)
@@ -316,21 +290,21 @@ def test_sigkill_mid_archive_then_restart_loses_and_repeats_nothing(tmp_path, fl
     )
     for round_ in range(2):
         agent = _collect("--config", str(config), *args)
-        stored_before = len(_stored_lines(flightlog_server, '{job="gzkill"}'))
+        stored_before = len(stored_lines(flightlog_server, '{job="gzkill"}'))
         _wait(
             lambda before=stored_before: (
-                len(_stored_lines(flightlog_server, '{job="gzkill"}')) > before
+                len(stored_lines(flightlog_server, '{job="gzkill"}')) > before
             )
         )
         time.sleep(0.05 * round_)  # land the kill at different points of the shipping cycle
         agent.send_signal(signal.SIGKILL)
         agent.wait(10)
-    assert len(_stored_lines(flightlog_server, '{job="gzkill"}')) < total, "killed too late"
+    assert len(stored_lines(flightlog_server, '{job="gzkill"}')) < total, "killed too late"
     agent = _collect("--config", str(config), *args)
-    _wait(lambda: len(_stored_lines(flightlog_server, '{job="gzkill"}')) >= total, timeout=90)
+    _wait(lambda: len(stored_lines(flightlog_server, '{job="gzkill"}')) >= total, timeout=90)
     agent.send_signal(signal.SIGTERM)
     assert agent.wait(30) == 0
-    counts = Counter(_stored_lines(flightlog_server, '{job="gzkill"}'))
+    counts = Counter(stored_lines(flightlog_server, '{job="gzkill"}'))
     missing = total - len(counts)
     duplicated = sum(1 for value in counts.values() if value > 1)
     assert (missing, duplicated) == (0, 0)

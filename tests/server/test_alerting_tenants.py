@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -78,16 +77,6 @@ def post_alerts(http: httpx.Client, tenant: str, *labels: dict[str, str]) -> Non
     alerts = [{"labels": item, "annotations": {"summary": "x"}} for item in labels]
     response = http.post("/api/v2/alerts", json=alerts, headers=as_tenant(tenant))
     assert response.status_code == 200, response.text
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout_s: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def names(body: dict[str, Any]) -> list[tuple[str, str]]:
