@@ -28,7 +28,7 @@ from flightlog.collect.positions import (
     fingerprint_of,
 )
 from flightlog.collect.spool import Spool
-from flightlog.collect.tailer import FileTailer, rotated_siblings
+from flightlog.collect.tailer import FileTailer, renamed_sibling, rotated_siblings
 
 __all__ = ["TailedFiles"]
 
@@ -47,11 +47,13 @@ _ARCHIVE_AHEAD_BATCHES = 4
 class _Source:
     """An open file with the labels and metadata its records share."""
 
-    __slots__ = ("input", "labels", "metadata", "path", "tailer")
+    __slots__ = ("input", "labels", "metadata", "path", "succeeded", "tailer")
 
     def __init__(self, tailer: FileTailer, item: FileInput) -> None:
         self.tailer = tailer
         self.input = item
+        self.succeeded = False
+        """Whether, after this file was renamed away, the file at its path was taken up."""
         # `filename` is a label, as Promtail sets it: one stream per file, and no per-entry
         # metadata to store (a rotated copy keeps the name of the file it came from).
         self.labels = {**item.labels, "filename": tailer.path}
@@ -208,11 +210,27 @@ class TailedFiles:
             # at a path we tailed (rotated while we were down) is read whole.
             position = FilePosition(path, size)
         joiner = MultilineJoiner(item.multiline) if item.multiline is not None else None
+        moved = False
         try:
             tailer = FileTailer(path, key, position, joiner=joiner)
+        except FileNotFoundError:
+            # Rotated between our stat and the open: it is a sibling now.
+            renamed = renamed_sibling(path, key)
+            if renamed is None:
+                logger.warning("%s was removed before it could be opened", path)
+                return
+            try:
+                tailer = FileTailer(renamed, key, position, joiner=joiner)
+            except OSError as exc:
+                logger.warning("cannot open %s (was %s): %s", renamed, path, exc)
+                return
+            reopen_path = reopen_path or path
+            moved = True
         except OSError as exc:
             logger.warning("cannot open %s: %s", path, exc)
             return
+        if moved:
+            tailer.rotated_at = self._clock()
         if position is not None and position.fingerprint_len == 0 and position.offset > size:
             tailer.offset = 0
         if reopen_path is not None:
@@ -351,15 +369,15 @@ class TailedFiles:
     def _check_rotation(self, source: _Source, now: float) -> None:
         tailer = source.tailer
         if tailer.rotated_at is not None:
+            if not source.succeeded:
+                self._follow_successors(source, now)
             return
         current = FileTailer.identity(tailer.path)
         if current is None or file_key(current) != tailer.key:
             # Renamed away: keep reading it until quiet; files that were at the path
             # since we last looked (fast rotations) are read too, then the new file.
             tailer.rotated_at = now
-            self._adopt_rotated_siblings(source, now)
-            if current is not None and not self._is_known(file_key(current), tailer.path):
-                self._open(tailer.path, file_key(current), source.input, current.st_size)
+            self._follow_successors(source, now)
             return
         if tailer.truncated():
             lines, used, finished = tailer.recover_truncated()
@@ -368,6 +386,25 @@ class TailedFiles:
             self._feed(source, lines, [], now)
             self._adopt_rotated_siblings(source, now)
             logger.info("%s was truncated (copytruncate); reading it from the start", tailer.path)
+
+    def _follow_successors(self, source: _Source, now: float) -> None:
+        """Take up the files that came to a renamed file's path: the one there now, and
+        any that came and were renamed away in turn since we last looked.
+
+        The path is looked at before the siblings, so a file renamed away after that
+        look is among the siblings; the looks go on each poll until a file at the path
+        was taken up before a look at the siblings (the path may be empty for a moment).
+        """
+        path = source.tailer.path
+        current = FileTailer.identity(path)
+        taken_up = False
+        if current is not None:
+            key = file_key(current)
+            if not self._is_known(key, path):
+                self._open(path, key, source.input, current.st_size)
+            taken_up = self._is_known(key, path)
+        self._adopt_rotated_siblings(source, now)
+        source.succeeded = taken_up
 
     def _is_known(self, key: str, path: str) -> bool:
         """Whether the file at ``path`` (identity ``key``) is open or was read to its end."""

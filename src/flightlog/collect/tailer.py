@@ -14,6 +14,7 @@ Compressed rotated files (``.gz``) are read when the agent is asked to: see ``gz
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -25,7 +26,7 @@ from flightlog.collect.positions import (
     fingerprint_of,
 )
 
-__all__ = ["MAX_LINE_BYTES", "FileTailer", "rotated_siblings", "split_lines"]
+__all__ = ["MAX_LINE_BYTES", "FileTailer", "renamed_sibling", "rotated_siblings", "split_lines"]
 
 MAX_LINE_BYTES = 1 << 20
 """A line without a newline is cut here (a runaway writer must not hold the agent)."""
@@ -70,6 +71,18 @@ def rotated_siblings(path: str) -> list[str]:
     ]
 
 
+def renamed_sibling(path: str, key: str) -> str | None:
+    """The rotated name (``name.1``, ...) that the file of identity ``key`` has now."""
+    for sibling in rotated_siblings(path):
+        try:
+            stat = os.stat(sibling)
+        except OSError:
+            continue
+        if file_key(stat) == key:
+            return sibling
+    return None
+
+
 class FileTailer:
     """Reads lines appended to one file (one inode), from a persisted offset."""
 
@@ -86,6 +99,11 @@ class FileTailer:
         self.path = path
         self.key = key
         self.fd = os.open(path, os.O_RDONLY)
+        if file_key(os.fstat(self.fd)) != key:
+            # Renamed away between the caller's stat and our open (fast rotation): the
+            # path names another file now, whose lines are not the ones asked for.
+            os.close(self.fd)
+            raise FileNotFoundError(errno.ENOENT, "the file was renamed away", path)
         self.joiner = joiner
         self.max_line_bytes = max_line_bytes
         self.read_chunk_bytes = read_chunk_bytes
