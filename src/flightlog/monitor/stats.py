@@ -12,8 +12,8 @@ come from the same arrays:
   re-sorts both samples for every call.
 
 Results agree with ``scipy.stats.ks_2samp`` (statistic exactly; p-value exactly for
-samples up to ``KS_EXACT_MAX_ROWS`` because scipy computes it, asymptotic as scipy's
-``method="asymp"`` above) and ``scipy.stats.wasserstein_distance``.
+samples up to ``KS_EXACT_MAX_ROWS`` because scipy computes it; above, Kolmogorov's
+limiting distribution, within 0.0015 of scipy's ``method="asymp"``) and ``scipy.stats.wasserstein_distance``.
 
 Categorical statistics work on aligned count vectors (one entry per category in the
 union of both samples, so new categories are included).
@@ -39,6 +39,7 @@ __all__ = [
     "chi_square",
     "histogram_quantiles",
     "jensen_shannon_distance",
+    "kolmogorov_p_value",
     "ks_and_wasserstein",
     "psi",
     "quantile_edges",
@@ -169,9 +170,22 @@ def ks_and_wasserstein(
     if max(full_n1, full_n2) <= KS_EXACT_MAX_ROWS:
         p_value = float(scipy_stats.ks_2samp(sorted_reference, sorted_current).pvalue)
     else:
-        effective_n = round(full_n1 * full_n2 / (full_n1 + full_n2))
-        p_value = float(np.clip(scipy_stats.kstwo.sf(statistic, effective_n), 0.0, 1.0))
+        p_value = kolmogorov_p_value(statistic, full_n1 * full_n2 / (full_n1 + full_n2))
     return KsResult(statistic, p_value, wasserstein)
+
+
+def kolmogorov_p_value(statistic: float, effective_n: float) -> float:
+    """The two-sided KS p-value of ``statistic`` from Kolmogorov's limiting distribution.
+
+    Stephens' correction ``(sqrt(n) + 0.12 + 0.11 / sqrt(n)) * D`` keeps it within 0.0015
+    (absolute) of scipy's ``kstwo.sf(D, n)`` from n = 10,000 up, and it costs
+    microseconds: ``kstwo.sf`` takes about half a second per call where the p-value is
+    small but not zero (D between about 3 and 30 over sqrt(n)), which is where slightly
+    drifted features of large samples land.
+    """
+    root = math.sqrt(effective_n)
+    scaled = (root + 0.12 + 0.11 / root) * statistic
+    return float(np.clip(scipy_stats.kstwobign.sf(scaled), 0.0, 1.0))
 
 
 def thin_sorted(sorted_values: np.ndarray, max_rows: int) -> np.ndarray:
