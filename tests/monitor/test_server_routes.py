@@ -24,6 +24,12 @@ CURRENT_START = NOW - 600 * S
 QUERY = '{service="churn-model"}'
 ROWS = 400
 
+
+def _since_current_start() -> str:
+    """``--since-secs`` reaching back to CURRENT_START from now: the module may run minutes
+    after NOW was taken (a loaded CI box), and a fixed span would then miss the data."""
+    return str(-(-(time.time_ns() - CURRENT_START) // S))
+
 # A real server subprocess plus the query engine: several seconds on a shared 2-core box.
 pytestmark = pytest.mark.slow
 
@@ -190,7 +196,7 @@ def test_cli_drift_with_logql_current(
             "--url",
             flightlog_module_server.url,
             "--since-secs",
-            "700",
+            _since_current_start(),
             "--output",
             "json",
         ],
@@ -268,7 +274,7 @@ def test_cli_drift_with_logql_reference_window(
             "--url",
             flightlog_module_server.url,
             "--since-secs",
-            "600",
+            _since_current_start(),
             "--output",
             "json",
         ],
