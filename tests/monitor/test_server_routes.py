@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from flightlog.cli.app import app
 from flightlog.monitor import sources
+from time_windows import secs_since
 
 S = 1_000_000_000
 NOW = time.time_ns() // S * S
@@ -23,12 +24,6 @@ REFERENCE_START = NOW - 1_200 * S
 CURRENT_START = NOW - 600 * S
 QUERY = '{service="churn-model"}'
 ROWS = 400
-
-
-def _since_current_start() -> str:
-    """``--since-secs`` reaching back to CURRENT_START from now: the module may run minutes
-    after NOW was taken (a loaded CI box), and a fixed span would then miss the data."""
-    return str(-(-(time.time_ns() - CURRENT_START) // S))
 
 # A real server subprocess plus the query engine: several seconds on a shared 2-core box.
 pytestmark = pytest.mark.slow
@@ -196,7 +191,7 @@ def test_cli_drift_with_logql_current(
             "--url",
             flightlog_module_server.url,
             "--since-secs",
-            _since_current_start(),
+            secs_since(CURRENT_START),
             "--output",
             "json",
         ],
@@ -274,7 +269,7 @@ def test_cli_drift_with_logql_reference_window(
             "--url",
             flightlog_module_server.url,
             "--since-secs",
-            _since_current_start(),
+            secs_since(CURRENT_START),
             "--output",
             "json",
         ],

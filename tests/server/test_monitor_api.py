@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from flightlog.cli.app import app
 from flightlog.monitor import sources
 from flightlog.monitor.metrics import ModelMonitor, PredictionStatus
+from time_windows import secs_since
 
 S = 1_000_000_000
 # Every entry lies in the last minutes: inside the drift checks' window and --since-secs.
@@ -215,7 +216,7 @@ def test_cli_drift_reads_a_tenant_behind_auth(
 ) -> None:
     """`flightlog drift --current LOGQL` sends the tenant and the bearer token."""
     arguments = ["drift", "--reference", _reference_file(tmp_path), "--current", QUERY]
-    arguments += ["--url", server.url, "--since-secs", "600", "--output", "json", *flags]
+    arguments += ["--url", server.url, "--since-secs", secs_since(T0), "--output", "json", *flags]
     result = CliRunner().invoke(app, arguments, env=env)
     assert result.exit_code == 0, result.output
     (age,) = orjson.loads(result.stdout)["features"]
@@ -245,7 +246,7 @@ def test_cli_compare_models_reads_a_tenant_behind_auth(server: Any) -> None:
             "--url",
             server.url,
             "--since-secs",
-            "600",
+            secs_since(T0),
             "--tenant",
             "a",
             "--token",
