@@ -27,10 +27,17 @@ FL.forgetToken = function () {
 // ---- tenant ---------------------------------------------------------------------------------
 // Like Grafana's Loki data source: the tenant the UI reads (sent as X-Scope-OrgID; `a|b` reads
 // several), chosen in the header and remembered on this browser. Empty: the server's default.
+// Like Grafana's `orgId=`, a link's `tenant=` chooses the tenant for that page without
+// changing the remembered one; links the UI builds carry the page's tenant unless it is empty.
 FL.TENANT_KEY = "flightlog.tenant";
+FL.TENANT_PARAM = "tenant";
+
+FL.storedTenant = function () {
+  return (localStorage.getItem(FL.TENANT_KEY) || "").trim();
+};
 
 FL.tenant = function () {
-  return (localStorage.getItem(FL.TENANT_KEY) || "").trim();
+  return (FL.params().get(FL.TENANT_PARAM) || "").trim() || FL.storedTenant();
 };
 
 FL.saveTenant = function (tenant) {
@@ -38,7 +45,8 @@ FL.saveTenant = function (tenant) {
   if (value) localStorage.setItem(FL.TENANT_KEY, value); else localStorage.removeItem(FL.TENANT_KEY);
 };
 
-// A "Tenant" field in the header: a change is saved and the page loads its data again.
+// A "Tenant" field in the header: a change is saved (also in the page's URL) and the page
+// loads its data again.
 FL.renderTenant = function () {
   const header = document.querySelector("header");
   if (!header || document.getElementById("tenant")) return;
@@ -48,6 +56,7 @@ FL.renderTenant = function () {
   input.addEventListener("change", () => {
     if (input.value.trim() === FL.tenant()) return;
     FL.saveTenant(input.value);
+    FL.setParams({ [FL.TENANT_PARAM]: input.value.trim() });
     window.location.reload();
   });
   header.append(FL.el("span", { class: "tenant" }, FL.el("label", { for: "tenant" }, "Tenant"), " ", input));
@@ -165,7 +174,13 @@ FL.renderSignOut = function () {
     window.location.reload();
   } }, "Sign out"));
 };
-document.addEventListener("DOMContentLoaded", () => { FL.renderTenant(); FL.renderSignOut(); });
+document.addEventListener("DOMContentLoaded", () => {
+  FL.renderTenant();
+  FL.renderSignOut();
+  // The page's own URL and the header's links carry the tenant, so a copied link opens it.
+  if (FL.tenant() && !FL.params().has(FL.TENANT_PARAM)) FL.setParams({});
+  for (const link of document.querySelectorAll("header nav a")) link.setAttribute("href", FL.link(link.getAttribute("href")));
+});
 
 FL.showError = function (err) {
   const box = document.getElementById("error");
@@ -175,12 +190,21 @@ FL.showError = function (err) {
 
 FL.params = () => new URLSearchParams(window.location.search);
 
+// Replaces the page's URL parameters given in `values` (empty: removed); the tenant is kept.
 FL.setParams = function (values) {
   const params = FL.params();
-  for (const [key, value] of Object.entries(values)) {
+  for (const [key, value] of Object.entries({ [FL.TENANT_PARAM]: FL.tenant(), ...values })) {
     if (value === null || value === undefined || value === "") params.delete(key); else params.set(key, value);
   }
-  history.replaceState(null, "", `${window.location.pathname}?${params.toString()}`);
+  const search = params.toString();
+  history.replaceState(null, "", search ? `${window.location.pathname}?${search}` : window.location.pathname);
+};
+
+// A link to a page of the UI that opens it in this page's tenant.
+FL.link = function (path) {
+  const tenant = FL.tenant();
+  if (!tenant) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}${FL.TENANT_PARAM}=${encodeURIComponent(tenant)}`;
 };
 
 // Relative ranges as Loki and Grafana write them.
@@ -273,7 +297,7 @@ FL.selectorFor = function (labels) {
 };
 
 FL.exploreLink = function (query, range = "1h") {
-  return `/?query=${encodeURIComponent(query)}&range=${encodeURIComponent(range)}`;
+  return FL.link(`/?query=${encodeURIComponent(query)}&range=${encodeURIComponent(range)}`);
 };
 
 FL.plotTheme = {

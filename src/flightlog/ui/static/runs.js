@@ -43,7 +43,7 @@ async function loadRuns() {
       const best = run.best ? `${run.best.metric} ${Number(run.best.value).toPrecision(4)} @ ${run.best.step}` : "";
       tbody.append(FL.el("tr", {},
         FL.el("td", {}, FL.el("input", { type: "checkbox", value: run.run_id, "aria-label": `select ${run.run_id}` })),
-        FL.el("td", {}, FL.el("a", { href: `/runs/${encodeURIComponent(run.run_id)}` }, run.name || run.run_id)),
+        FL.el("td", {}, FL.el("a", { href: FL.link(`/runs/${encodeURIComponent(run.run_id)}`) }, run.name || run.run_id)),
         FL.el("td", {}, FL.el("span", { class: `badge ${state.status}`, title: state.title }, state.status)),
         FL.el("td", { class: "ts" }, run.start ? new Date(run.start * 1000).toISOString().replace("T", " ").slice(0, 19) : ""),
         FL.el("td", {}, formatDuration(run.duration_s)),
