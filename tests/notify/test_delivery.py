@@ -62,6 +62,6 @@ def test_a_send_that_raises_does_not_stop_the_receiver(tmp_path: Path) -> None:
         finally:
             svc.stop()
     assert [a["labels"]["service"] for a in body["alerts"]] == ["api"]
-    labels = {"receiver": "h", "integration": "webhook", "reason": "internal"}
+    labels = {"tenant": "default", "receiver": "h", "integration": "webhook", "reason": "internal"}
     assert registry.get_sample_value("flightlog_notifications_failed_total", labels) == 1
     assert registry.get_sample_value("flightlog_notification_attempts_failed_total", labels) == 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from flightlog.model import LabelMatcher, MatchOp
 from flightlog.notify.config import load_alerting_config
 from flightlog.notify.dispatcher import Dispatcher, Notification
+from flightlog.notify.metrics import NotifyMetrics
 from flightlog.notify.nflog import NotificationLog
 from flightlog.notify.silences import SilenceStore
 from flightlog.rules.alert import Alert
@@ -250,3 +253,28 @@ def test_retention_forgets_old_log_entries_and_silences(tmp_path: Path, clock: C
         assert old.id != recent.id
     finally:
         service.stop()
+
+
+def test_deduplicated_flushes_are_counted_under_the_groups_tenant(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Two tenants' groups on the default tree each count their own deduplicated flush."""
+    registry = CollectorRegistry()
+    dispatcher = Dispatcher(
+        load_alerting_config(CONFIG),
+        NotificationLog(tmp_path / "n.db"),
+        SilenceStore(tmp_path / "n.db", clock=clock),
+        clock=clock,
+        metrics=NotifyMetrics.create(registry),
+    )
+    dispatcher.put(
+        [replace(firing(clock), tenant="team-c"), replace(firing(clock), tenant="team-d")]
+    )
+    clock.now += 30
+    assert len(flush(dispatcher)) == 2
+    clock.now += 300  # group_interval: nothing changed, nothing re-sent
+    assert flush(dispatcher) == []
+    for tenant in ("team-c", "team-d"):
+        labels = {"tenant": tenant, "receiver": "hook", "integration": "webhook"}
+        value = registry.get_sample_value("flightlog_notifications_deduplicated_total", labels)
+        assert value == 1, tenant

@@ -55,7 +55,7 @@ def test_unreadable_url_file_fails_with_reason_config(tmp_path: Path) -> None:
         config, tmp_path / "state", metrics=NotifyMetrics.create(registry), retry=RetryPolicy()
     )
     svc.start()
-    labels = {"receiver": "h", "integration": "webhook", "reason": "config"}
+    labels = {"tenant": "default", "receiver": "h", "integration": "webhook", "reason": "config"}
     try:
         svc.put([Alert({"alertname": "A"}, starts_at=time.time(), ends_at=time.time() + 60)])
         deadline = time.monotonic() + 10

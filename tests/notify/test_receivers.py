@@ -274,7 +274,7 @@ def test_email_requires_tls_unless_disabled(tmp_path: Path) -> None:
         before = (
             REGISTRY.get_sample_value(
                 "flightlog_notifications_failed_total",
-                {"receiver": "tls", "integration": "email", "reason": "smtp"},
+                {"tenant": "default", "receiver": "tls", "integration": "email", "reason": "smtp"},
             )
             or 0
         )
@@ -292,7 +292,12 @@ def test_email_requires_tls_unless_disabled(tmp_path: Path) -> None:
         try:
             svc.put([alert()])
             deadline = time.monotonic() + 10
-            labels = {"receiver": "tls", "integration": "email", "reason": "smtp"}
+            labels = {
+                "tenant": "default",
+                "receiver": "tls",
+                "integration": "email",
+                "reason": "smtp",
+            }
             while (
                 REGISTRY.get_sample_value("flightlog_notifications_failed_total", labels) or 0
             ) == before:
@@ -330,7 +335,12 @@ def test_slow_receiver_does_not_delay_another(tmp_path: Path) -> None:
 
 def test_failures_are_counted_by_reason(tmp_path: Path) -> None:
     """A receiver answering 500 is retried and its failure counted as http_5xx."""
-    labels = {"receiver": "bad", "integration": "webhook", "reason": "http_5xx"}
+    labels = {
+        "tenant": "default",
+        "receiver": "bad",
+        "integration": "webhook",
+        "reason": "http_5xx",
+    }
     before = REGISTRY.get_sample_value("flightlog_notification_attempts_failed_total", labels) or 0
     with RecordingReceiver(status=500) as bad:
         svc = service(tmp_path, [{"name": "bad", "webhook_configs": [{"url": bad.url}]}])
@@ -347,7 +357,7 @@ def test_failures_are_counted_by_reason(tmp_path: Path) -> None:
 @pytest.mark.parametrize("status", [400, 404])
 def test_client_errors_are_not_retried(tmp_path: Path, status: int) -> None:
     """A 4xx answer cannot change on retry: each notification is tried once, then given up."""
-    labels = {"receiver": "c", "integration": "webhook", "reason": "http_4xx"}
+    labels = {"tenant": "default", "receiver": "c", "integration": "webhook", "reason": "http_4xx"}
 
     def count(name: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0

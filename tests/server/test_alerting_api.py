@@ -18,6 +18,8 @@ import pytest
 
 from flightlog.notify.testing import RecordingReceiver
 
+from .waiting import wait_until
+
 RULES = """
 groups:
   - name: e2e
@@ -34,18 +36,6 @@ groups:
       - record: e2e:errors:count3s
         expr: sum by (service) (count_over_time({job="e2e"} |= "error" [3s]))
 """
-
-
-def wait_until(
-    condition: Callable[[], Any], timeout_s: float = 15.0, what: str = "condition"
-) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -18,8 +18,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from flightlog.notify.testing import RecordingReceiver
+
+from .waiting import wait_until
 
 TIMERS = {"group_wait": "100ms", "group_interval": "300ms", "repeat_interval": "1h"}
 SECRET = "s3cr3t-token"
@@ -158,6 +161,59 @@ def test_inhibition_follows_the_tenants_own_rules_and_alerts(
     assert states[("Cross", "warning")]["state"] == "active"
     assert states[("Own", "warning")]["state"] == "suppressed"
     assert len(states[("Own", "warning")]["inhibitedBy"]) == 1
+
+
+def series(http: httpx.Client, name: str, *keys: str) -> dict[tuple[str, ...], float]:
+    """The samples ``name`` on the server's /metrics summed by ``keys`` (``sum by``)."""
+    totals: dict[tuple[str, ...], float] = {}
+    for family in text_string_to_metric_families(http.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name:
+                key = tuple(sample.labels.get(label, "") for label in keys)
+                totals[key] = totals.get(key, 0.0) + sample.value
+    return totals
+
+
+def wait_for_deliveries(http: httpx.Client, count: int) -> None:
+    """Wait until ``count`` notifications were delivered and counted (latency is observed
+    last, after the receiver answered)."""
+    wait_until(
+        lambda: sum(series(http, "flightlog_notification_latency_seconds_count").values()) >= count,
+        what=f"{count} delivered notifications on /metrics",
+    )
+
+
+@pytest.mark.slow
+def test_notification_metrics_keep_same_named_receivers_of_tenants_apart(
+    server: Any, hooks: dict[str, RecordingReceiver]
+) -> None:
+    """team-a's and team-b's receivers are both named "pager": each tenant's series
+    counts exactly its own notification."""
+    with server.client() as http:
+        post_alerts(http, "team-a", {"alertname": "Down"})
+        post_alerts(http, "team-b", {"alertname": "Down"})
+        hooks["team-a"].wait_for(1)
+        hooks["team-b"].wait_for(1)
+        wait_for_deliveries(http, 2)
+        sent = series(http, "flightlog_notifications_total", "tenant", "receiver", "integration")
+        latency = series(http, "flightlog_notification_latency_seconds_count", "tenant")
+    assert sent == {("team-a", "pager", "webhook"): 1, ("team-b", "pager", "webhook"): 1}
+    assert latency == {("team-a",): 1, ("team-b",): 1}
+
+
+@pytest.mark.slow
+def test_notification_metrics_of_the_default_tree_name_the_alerts_tenant(
+    server: Any, hooks: dict[str, RecordingReceiver]
+) -> None:
+    """Two tenants without a tree of their own share the default tree's receiver but not
+    its series: each notification is counted under the tenant whose alert it carries."""
+    with server.client() as http:
+        post_alerts(http, "team-c", {"alertname": "Down"})
+        post_alerts(http, "team-d", {"alertname": "Down"})
+        hooks["fallback"].wait_for(2)
+        wait_for_deliveries(http, 2)
+        sent = series(http, "flightlog_notifications_total", "tenant", "receiver")
+    assert sent == {("team-c", "fallback"): 1, ("team-d", "fallback"): 1}
 
 
 def test_status_shows_the_tenants_own_tree_with_secrets_redacted(

@@ -124,7 +124,7 @@ class Delivery:
     def deliver(self, notification: Notification, client: httpx.Client | None = None) -> bool:
         """Send with retries in the calling thread; returns whether it got through."""
         integration = notification.integration
-        labels = (integration.receiver, integration.kind)
+        labels = (notification.tenant, integration.receiver, integration.kind)
         if not notification.alerts:
             return True  # nothing to say (resolved-only to a send_resolved=false integration)
         sender = self._senders[integration.kind]
@@ -162,5 +162,7 @@ class Delivery:
                 self.metrics.failed.labels(*labels, FailureReason.INTERNAL.value).inc()
                 return False
             self.metrics.sent.labels(*labels).inc()
-            self.metrics.latency.labels(integration.kind).observe(time.monotonic() - started)
+            self.metrics.latency.labels(notification.tenant, integration.kind).observe(
+                time.monotonic() - started
+            )
             return True

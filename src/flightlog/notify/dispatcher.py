@@ -262,7 +262,9 @@ class Dispatcher:
                 now,
             ):
                 if self._metrics is not None:
-                    self._metrics.deduplicated.labels(integration.receiver, integration.kind).inc()
+                    self._metrics.deduplicated.labels(
+                        group.tenant, integration.receiver, integration.kind
+                    ).inc()
                 continue
             alerts = tuple(
                 visible

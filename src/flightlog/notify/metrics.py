@@ -1,4 +1,9 @@
-"""Prometheus counters of the notification pipeline, labelled by integration and reason.
+"""Prometheus counters of the notification pipeline, labelled by tenant, receiver,
+integration and reason.
+
+``tenant`` comes first, as in Mimir's multi-tenant Alertmanager (its ``user`` label): it
+is the tenant whose alerts a notification carries, also when the default (top-level)
+tree routes them, so two tenants' receivers both named ``pager`` keep separate series.
 
 Created on the registry the server hands out (never the global one), so two servers in
 one process, or two tests, do not share counts.
@@ -27,32 +32,32 @@ class NotifyMetrics:
         return cls(
             sent=Counter(
                 "flightlog_notifications_total",
-                "Notifications delivered, by receiver and integration.",
-                ["receiver", "integration"],
+                "Notifications delivered, by tenant, receiver and integration.",
+                ["tenant", "receiver", "integration"],
                 registry=registry,
             ),
             attempts_failed=Counter(
                 "flightlog_notification_attempts_failed_total",
-                "Delivery attempts that failed (each retry counts), by receiver, integration and reason.",
-                ["receiver", "integration", "reason"],
+                "Delivery attempts that failed (each retry counts), by tenant, receiver, integration and reason.",
+                ["tenant", "receiver", "integration", "reason"],
                 registry=registry,
             ),
             failed=Counter(
                 "flightlog_notifications_failed_total",
-                "Notifications given up after all retries, by receiver, integration and reason.",
-                ["receiver", "integration", "reason"],
+                "Notifications given up after all retries, by tenant, receiver, integration and reason.",
+                ["tenant", "receiver", "integration", "reason"],
                 registry=registry,
             ),
             latency=Histogram(
                 "flightlog_notification_latency_seconds",
-                "Time to deliver one notification, retries included.",
-                ["integration"],
+                "Time to deliver one notification, retries included, by tenant and integration.",
+                ["tenant", "integration"],
                 registry=registry,
             ),
             deduplicated=Counter(
                 "flightlog_notifications_deduplicated_total",
-                "Group flushes that sent nothing because the receiver already knew (notification log).",
-                ["receiver", "integration"],
+                "Group flushes that sent nothing because the receiver already knew (notification log), by tenant, receiver and integration.",
+                ["tenant", "receiver", "integration"],
                 registry=registry,
             ),
         )
